@@ -1,0 +1,1 @@
+"""dlps: a reproducible deep-learning practice study."""

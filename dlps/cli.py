@@ -1,0 +1,24 @@
+"""What every stage script shares: validated params, one-line errors, and a timing record."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+
+from dlps.runtime import timed  # first: its import time marks the stage's start
+
+
+@contextmanager
+def stage(name: str):
+    """Validate params.yaml, yield it, record wall time and peak memory; known failures exit with one line."""
+    from dlps.errors import UserError
+    from dlps.params import load
+    from dlps.pipeline import timing_file
+
+    try:
+        params = load()
+        with timed(timing_file(name), name):
+            yield params
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None

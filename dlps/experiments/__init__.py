@@ -1,0 +1,14 @@
+"""The experiments of the study, in report order.
+
+Each module `dlps/experiments/<name>.py` says what its experiment *is* and exposes:
+NAME, TITLE, QUESTION, METRICS (per-seed metric names), HISTORY (writes per-epoch rows?),
+SCHEMA (its params section), check(cfg) for cross-key rules, variants(cfg) -> [str],
+train(cfg, variant, seeds, ctx) -> {"runs": [per-seed dicts], "history": [rows]},
+analyze(cfg, runs, paired) -> {"comparisons": {...}, "derived": {...}},
+findings(cfg, metrics) -> [{"claim", "shown", "text"}], plot(cfg, metrics, runs, histories, out_dir) -> [figure].
+Modules import torch and matplotlib inside functions, so listing them here stays cheap.
+"""
+
+from dlps.experiments import overfitting
+
+REGISTRY = {m.NAME: m for m in (overfitting,)}
