@@ -74,6 +74,30 @@ def test_dropout_variants_share_initial_weights():
     assert states_equal(final, plain)
 
 
+class BatchRecorder(torch.nn.Module):
+    """Passes input through, remembering every training batch it sees."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def forward(self, x):
+        if self.training:
+            self.seen.append(x.clone())
+        return x
+
+
+def test_data_order_depends_only_on_seed():
+    # Dropout consumes the global RNG; the minibatch order must not depend on it.
+    with_dropout = torch.nn.Sequential(BatchRecorder(), torch.nn.Dropout(0.5), torch.nn.Linear(64, 2))
+    without = torch.nn.Sequential(BatchRecorder(), torch.nn.Linear(64, 2))
+    cfg = {**CFG, "epochs": 3}
+    tr.fit(with_dropout, toy_data(), cfg, seed=5)
+    tr.fit(without, toy_data(), cfg, seed=5)
+    a, b = with_dropout[0].seen, without[0].seen
+    assert len(a) == len(b) == 3 * 8 and all(torch.equal(u, v) for u, v in zip(a, b))
+
+
 def test_train_metrics_are_measured_in_eval_mode():
     data = toy_data()
     model = MLP(64, [64], 2, dropout_p=0.5)

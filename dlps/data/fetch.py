@@ -174,3 +174,11 @@ def _finish(name: str, tmp: Path, fetched: Fetched) -> Fetched:
     """Record provenance beside the files, inside the folder that is about to be moved into place."""
     write_json(tmp / "provenance.json", provenance(name, fetched))
     return fetched
+
+
+def download(name: str, dest: Path, mirror_setting: str, retries: int, timeout: float) -> dict:
+    """The download stage's job: a verified copy of `name` in `dest`, with its provenance; returns that."""
+    fetch(name, dest, resolve_mirror(mirror_setting), retries=retries, timeout=timeout)
+    from dlps.io import read_json
+
+    return read_json(dest / "provenance.json")
