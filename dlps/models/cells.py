@@ -121,11 +121,11 @@ class Recurrent(nn.Module):
 
     def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, ...] | None = None):
         state = self.cell.init_state(x.shape[0], x) if state is None else state
-        # the input projections do not depend on the recurrence, so one matmul covers every step
-        xi = self.cell.input_proj(x)
+        # the input projections do not depend on the recurrence, so one matmul covers every step; unbind rather
+        # than index xi[:, t], whose backward would materialise a full-size zero gradient at every step (O(T^2))
         hs = []
-        for t in range(x.shape[1]):
-            state = self.cell.step(xi[:, t], state)
+        for xi in self.cell.input_proj(x).unbind(1):
+            state = self.cell.step(xi, state)
             hs.append(state[0])
         return torch.stack(hs, dim=1), state
 

@@ -1,0 +1,105 @@
+"""The whole pipeline in a temporary git repo: `dvc repro` on tiny generated data with tiny params."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from tinydata import make_mirror
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = ["dlps", "stages", "params.yaml", "dvc.yaml", "pyproject.toml", ".dvc/config", ".dvcignore", ".gitignore"]
+
+# Tiny versions of each section: the same code paths, seconds instead of minutes.
+TINY = {
+    "overfitting": {"seeds": [0, 1, 2, 3, 4, 5], "n_test": 200},
+}
+
+
+def run(cmd: list[str], cwd: Path, env: dict) -> subprocess.CompletedProcess:
+    r = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    assert r.returncode == 0, f"{' '.join(cmd)} failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+    return r
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A copy of the project in a fresh git repo, its params shrunk, its mirror made of tiny files."""
+    tmp = tmp_path_factory.mktemp("e2e")
+    repo = tmp / "repo"
+    for src in SOURCES:
+        s, d = ROOT / src, repo / src
+        d.parent.mkdir(parents=True, exist_ok=True)
+        if s.is_dir():
+            shutil.copytree(s, d, ignore=shutil.ignore_patterns("__pycache__"))
+        elif s.exists():
+            shutil.copy2(s, d)
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    for section, values in TINY.items():
+        params[section].update(values)
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "PYTHONPATH": str(repo), "DLPS_MIRROR": str(make_mirror(tmp / "mirror")),
+           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"}
+    run(["git", "init", "-q"], repo, env)
+    run(["git", "add", "-A"], repo, env)
+    run(["git", "commit", "-qm", "tiny"], repo, env)
+    run(["dvc", "repro"], repo, env)
+    return repo, env
+
+
+def test_repro_builds_metrics_and_report(project):
+    repo, _ = project
+    m = json.loads((repo / "metrics/overfitting.json").read_text())
+    assert set(m["variants"]) == {"1", "3", "15"} and m["seeds"] == TINY["overfitting"]["seeds"]
+    for stats in m["variants"].values():
+        for s in stats.values():
+            assert set(s) == {"mean", "std", "ci95_low", "ci95_high", "median", "n"} and s["n"] == 6
+            assert s["ci95_low"] <= s["mean"] <= s["ci95_high"]
+    assert all(0 <= c["p_value"] <= 1 for c in m["comparisons"].values())
+    html = (repo / "report/index.html").read_text()
+    assert html.startswith("<!doctype html>") and html.rstrip().endswith("</html>")
+    assert "data:image/png;base64," in html and "http://" not in html and "https://" not in html
+    assert "Over- and underfitting" in (repo / "report/report.md").read_text()
+    for ds in ("mnist", "fashion_mnist", "cifar10", "imdb", "tinyshakespeare"):
+        assert json.loads((repo / f"metrics/datasets/{ds}.json").read_text())["canonical"] is False
+    assert "NOT canonical" in html
+
+
+def test_second_repro_runs_nothing(project):
+    repo, env = project
+    out = run(["dvc", "repro"], repo, env).stdout
+    assert "Running stage" not in out
+    assert "up to date" in run(["dvc", "status"], repo, env).stdout
+
+
+def test_changing_one_experiment_reruns_only_it_and_the_report(project):
+    repo, env = project
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["overfitting"]["noise_std"] = 0.25
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    try:
+        stale = run(["dvc", "status"], repo, env).stdout
+        names = {line.strip().rstrip(":") for line in stale.splitlines() if line and not line.startswith("\t")}
+        assert names and all(n.startswith(("train_overfitting", "evaluate@overfitting", "plots@overfitting",
+                                           "report")) for n in names), stale
+    finally:
+        run(["git", "checkout", "params.yaml"], repo, env)
+
+
+def test_exp_run_with_override_and_metrics_diff(project):
+    repo, env = project
+    run(["git", "add", "-A"], repo, env)
+    run(["git", "commit", "-qm", "baseline run"], repo, env)
+    run(["dvc", "exp", "run", "-S", "overfitting.degrees=[1,2,15]"], repo, env)
+    m = json.loads((repo / "metrics/overfitting.json").read_text())
+    assert set(m["variants"]) == {"1", "2", "15"}
+    diff = json.loads(run(["dvc", "metrics", "diff", "--json"], repo, env).stdout)
+    assert any("variants.2." in key for key in diff["metrics/overfitting.json"])
