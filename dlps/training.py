@@ -38,7 +38,7 @@ class TrainConfig:
     min_delta: float = 0.0
     bf16: bool = False
     channels_last: bool = False
-    eval_batch_size: int = 2048
+    eval_batch_size: int = 512
     train_eval_size: int | None = None
 
 
@@ -113,7 +113,7 @@ def evaluate(
     x: torch.Tensor,
     y: torch.Tensor,
     stats: Stats,
-    batch_size: int = 2048,
+    batch_size: int = 512,
     bf16: bool = False,
     channels_last: bool = False,
 ) -> tuple[float, float]:

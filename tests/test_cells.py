@@ -69,6 +69,22 @@ def test_each_ablation_is_a_distinct_model(cell_cls, flags):
         assert (out_a - out_b).abs().max() > 1e-3, f"{a} and {b} give the same output"
 
 
+@pytest.mark.parametrize("cell_cls, flag, gate_index, saturating_bias", [
+    (LSTMCell, "input_gate", 0, 1e4), (LSTMCell, "forget_gate", 1, 1e4), (LSTMCell, "output_gate", 3, 1e4),
+    (GRUCell, "reset_gate", 0, 1e4), (GRUCell, "update_gate", 1, -1e4),
+])
+def test_ablated_gate_is_the_documented_constant(cell_cls, flag, gate_index, saturating_bias):
+    """Disabling a gate equals the full cell with that gate saturated: i, f, o, r fixed at 1 and z at 0."""
+    torch.manual_seed(9)
+    full = cell_cls(D, H).double()
+    ablated = cell_cls(D, H, **{flag: False}).double()
+    ablated.load_state_dict(full.state_dict())
+    with torch.no_grad():
+        full.bias_ih[gate_index * H:(gate_index + 1) * H] = saturating_bias
+    x = torch.randn(B, T, D, dtype=torch.float64)
+    torch.testing.assert_close(run(ablated, x), run(full, x), rtol=0, atol=1e-12)
+
+
 def test_forget_bias_shifts_only_the_forget_slice_of_the_initial_bias():
     """forget_bias=1 adds exactly 1 to b_ih[H:2H] and leaves every other parameter as drawn."""
     torch.manual_seed(3)

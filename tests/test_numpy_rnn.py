@@ -1,4 +1,4 @@
-"""The NumPy char-RNN: finite-difference gradients, exact agreement with torch, Adam training, sampling, evaluation."""
+"""The NumPy char-RNN: finite-difference gradients, agreement with torch, Adam training, sampling, evaluation."""
 
 import numpy as np
 import pytest

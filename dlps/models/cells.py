@@ -1,4 +1,4 @@
-"""From-scratch RNN, LSTM and GRU cells laid out like torch's built-ins, with gate ablations, and a sequence regressor."""
+"""From-scratch RNN, LSTM and GRU cells laid out like torch's built-ins, with gate ablations, and a regressor."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ MAX_TABLE = 50_000_000
 
 @dataclass(frozen=True)
 class NGram:
-    """An order-n model: logp[ctx, c] = log P(c | previous n-1 chars), ctx being those chars read as a base-V number."""
+    """An order-n model: logp[ctx, c] = log P(c | previous n-1 chars), ctx = those chars read in base V."""
 
     order: int
     vocab: int

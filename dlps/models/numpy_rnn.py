@@ -20,7 +20,7 @@ def init_params(vocab: int, hidden: int, rng: np.random.Generator, dtype=np.floa
 
 
 def forward(params: dict[str, np.ndarray], x: np.ndarray, h0: np.ndarray) -> tuple[np.ndarray, tuple]:
-    """Run the RNN over integer inputs x (B, T) from state h0 (B, H); return logits (B, T, V) and a cache for backward."""
+    """Run the RNN over int inputs x (B, T) from state h0 (B, H); return logits (B, T, V) and a cache for backward."""
     # W_xh @ onehot(x_t) is column x_t of W_xh, so the input term for all steps is one gather. It is stored
     # time-major (T, B, H) so each step's slice is contiguous, and each step overwrites its slice with h_t.
     x = np.asarray(x)
@@ -47,8 +47,9 @@ def cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]
     return float(loss), dlogits
 
 
-def backward(params: dict[str, np.ndarray], cache: tuple, dlogits: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Backpropagate dlogits (B, T, V) through time; return gradients for every parameter and for the initial state h0."""
+def backward(params: dict[str, np.ndarray], cache: tuple,
+             dlogits: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Backpropagate dlogits (B, T, V) through time; return gradients for every parameter and for h0."""
     x, h0, hs = cache
     T, B, H = hs.shape
     V = dlogits.shape[-1]

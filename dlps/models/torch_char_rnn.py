@@ -33,7 +33,7 @@ class TorchCharRNN(nn.Module):
 
 
 def load_numpy_params(model: TorchCharRNN, params: dict[str, np.ndarray]) -> None:
-    """Copy a numpy_rnn parameter dict into the twin (b_h goes to b_ih; b_hh stays zero), keeping the model's dtype."""
+    """Copy a numpy_rnn parameter dict into the twin (b_h to b_ih; b_hh stays zero), keeping the model's dtype."""
     targets = {"W_xh": model.rnn.weight_ih_l0, "W_hh": model.rnn.weight_hh_l0, "b_h": model.rnn.bias_ih_l0,
                "W_hy": model.head.weight, "b_y": model.head.bias}
     with torch.no_grad():
