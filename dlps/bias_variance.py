@@ -35,18 +35,18 @@ def polynomial_fit_predict(degree: int, ridge: float = 0.0) -> FitPredict:
 
 
 def simulate(
-    models: dict[str, FitPredict],
+    models: dict[object, FitPredict],
     n_datasets: int = 500,
     n_train: int = 30,
     noise_sd: float = 0.3,
     n_test: int = 100,
     seed: int = 0,
-) -> dict[str, dict[str, float]]:
+) -> dict[object, dict[str, float]]:
     """Decompose the expected test error of each model into bias², variance and noise.
 
     Every model is fitted to the same `n_datasets` training sets of `n_train` points
     (x ~ U[0, 1], y = f(x) + N(0, noise_sd²)), so differences between models are not
-    Monte Carlo noise in the data. At `n_test` fixed test points:
+    Monte Carlo noise in the data. At `n_test` fixed test points (drawn once from U[0, 1]):
 
     - bias2: mean over test points of (average prediction - f)²;
     - variance: mean over test points of the variance of the prediction across datasets;

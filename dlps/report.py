@@ -125,9 +125,13 @@ def experiment_section(doc: Doc, params: dict, name: str, findings: list[dict], 
               + ([] if "seeds" in cfg else [["seeds (shared)", _short(seeds_for(params, name))]]))
     doc.heading(3, "Results")
     doc.para(f"Mean over {len(m['seeds'])} seeds with 95% Student-t confidence interval [low, high]; median in brackets.")
-    doc.table(["variant"] + list(exp.METRICS), [
-        [v] + [f"{fmt(s['mean'])} [{fmt(s['ci95_low'])}, {fmt(s['ci95_high'])}] (median {fmt(s['median'])})"
-               for s in (stats[k] for k in exp.METRICS)] for v, stats in m["variants"].items()])
+    shown = list(getattr(exp, "TABLE_METRICS", exp.METRICS))
+    cell = lambda s: f"{fmt(s['mean'])} [{fmt(s['ci95_low'])}, {fmt(s['ci95_high'])}] (median {fmt(s['median'])})"  # noqa: E731
+    if len(m["variants"]) == 1:  # one variant: metrics as rows reads better than a very wide row
+        (stats,) = m["variants"].values()
+        doc.table(["metric", "mean [95% CI] (median)"], [[k, cell(stats[k])] for k in shown])
+    else:
+        doc.table(["variant"] + shown, [[v] + [cell(stats[k]) for k in shown] for v, stats in m["variants"].items()])
     if m["comparisons"]:
         doc.table(["comparison", "metric", "mean difference a − b [95% CI]", "test", "statistic", "p"], [
             [f"{c['a']} vs {c['b']}", c["metric"], f"{fmt(c['mean_diff'])} [{fmt(c['diff_ci95_low'])}, "

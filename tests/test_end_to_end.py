@@ -19,6 +19,8 @@ SOURCES = ["dlps", "stages", "params.yaml", "dvc.yaml", "pyproject.toml", ".dvc/
 # Tiny versions of each section: the same code paths, seconds instead of minutes.
 TINY = {
     "overfitting": {"seeds": [0, 1, 2, 3, 4, 5], "n_test": 200},
+    "bias_variance": {"seeds": [0, 1], "n_datasets": 50, "n_test": 50, "dd_n_train": 20, "dd_n_test": 100,
+                      "dd_draws": 5},
 }
 
 

@@ -5,10 +5,11 @@ NAME, TITLE, QUESTION, METRICS (per-seed metric names), HISTORY (writes per-epoc
 SCHEMA (its params section), check(cfg) for cross-key rules, variants(cfg) -> [str],
 train(cfg, variant, seeds, ctx) -> {"runs": [per-seed dicts], "history": [rows]},
 analyze(cfg, runs, paired) -> {"comparisons": {...}, "derived": {...}},
-findings(cfg, metrics) -> [{"claim", "shown", "text"}], plot(cfg, metrics, runs, histories, out_dir) -> [figure].
+findings(cfg, metrics) -> [{"claim", "shown", "text"}], plot(cfg, metrics, runs, histories, out_dir) -> [figure];
+optionally TABLE_METRICS, the subset of METRICS the report's results table shows.
 Modules import torch and matplotlib inside functions, so listing them here stays cheap.
 """
 
-from dlps.experiments import overfitting
+from dlps.experiments import bias_variance, overfitting
 
-REGISTRY = {m.NAME: m for m in (overfitting,)}
+REGISTRY = {m.NAME: m for m in (overfitting, bias_variance)}
