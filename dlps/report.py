@@ -149,6 +149,36 @@ def _short(v) -> str:
     return text if len(text) < 90 else text[:87] + "…"
 
 
+def claims_section(doc: Doc, findings: dict, total_wall_s: float):
+    from dlps.claims import judge
+
+    doc.heading(2, "Claims check", "claims")
+    doc.para("The notebooks this project replaces asserted these results without running them. Each verdict is "
+             "computed from this run's metrics; the claims and how each is tested live in dlps/claims.yaml.")
+    doc.table(["claim", "how it is tested", "verdict", "measured"],
+              [[r["claim"], r["tested_by"], r["verdict"], r["measured"]] for r in judge(findings, total_wall_s)])
+
+
+def methods_section(doc: Doc, params: dict):
+    from dlps.experiments import REGISTRY
+
+    doc.heading(2, "Methods", "methods")
+    counts = ", ".join(f"{name} {len(seeds_for(params, name))}" for name in REGISTRY)
+    doc.para("Seeds. Every condition is repeated over several seeds (" + counts + "). A seed fixes everything "
+             "random in a run: the data draw or subset, the initial weights and the order of mini-batches; compared "
+             "variants use the same seeds, so they share data, initialisation and data order, and differ only in the "
+             "factor under study.")
+    doc.para("Selection and testing. Where a choice is made (a dropout rate, an L2 strength, an epoch, a model), it is "
+             "made on a validation split carved from the training data; the test set is evaluated once, for the "
+             "chosen configuration and the baselines it is compared with.")
+    doc.para("Confidence intervals and tests. Tables give the mean over seeds with a 95% Student-t confidence "
+             "interval (mean ± t(0.975, n−1)·s/√n) and the median. A comparison between two variants is paired by "
+             "seed: a paired t-test, or the Wilcoxon signed-rank test where the metric is heavy-tailed; the p-value, "
+             "the test's statistic and the mean difference with its own CI are reported (scipy.stats). A finding "
+             "is marked shown only if its effect has the expected sign and is significant at the experiment's "
+             "level, and its sentence is generated from the metrics, so it says so when an effect is absent.")
+
+
 def stage_times(params: dict) -> list[tuple[str, float, float]]:
     """(stage, wall s, peak MiB) for every stage of the DAG that params define, in DAG order."""
     from dlps.experiments import REGISTRY
@@ -226,6 +256,8 @@ def build(params: dict) -> None:
              "when every finding of that experiment holds at its significance level.")
     doc.table(["experiment", "question", "verdict"], [
         [REGISTRY[n].TITLE, REGISTRY[n].QUESTION, VERDICT_TEXT[verdict(findings[n])]] for n in REGISTRY])
+    claims_section(doc, findings, sum(t for _, t, _ in stage_times(params)))
+    methods_section(doc, params)
     for name in REGISTRY:
         experiment_section(doc, params, name, findings[name], metrics[name])
     reproducibility(doc, params)

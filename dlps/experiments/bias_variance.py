@@ -192,7 +192,7 @@ def _old_claim_finding(cfg: dict, m: dict) -> dict:
     distinct = c["p_value"] < 0.05
     shown = agree and interior and distinct
     flat = opt["within_10pct"]
-    return {"claim": "Old claim: the bias–variance experiment clearly shows an optimal model complexity",
+    return {"id": "old_claim", "claim": "Old claim: the bias–variance experiment clearly shows an optimal model complexity",
             "shown": shown,
             "text": (f"The best degree per seed is {', '.join(map(str, per_seed))}; the runner-up, degree "
                      f"{opt['runner_up_degree']}, is worse by {fmt(c['mean_diff'])} MSE "
