@@ -19,6 +19,7 @@ SOURCES = ["dlps", "stages", "params.yaml", "dvc.yaml", "pyproject.toml", ".dvc/
 # Tiny versions of each section: the same code paths, seconds instead of minutes.
 TINY = {
     "overfitting": {"seeds": [0, 1, 2, 3, 4, 5], "n_test": 200},
+    "dropout": {"n_train": 100, "n_val": 100, "hidden": [64, 64], "epochs": 5, "batch_size": 32},
     "bias_variance": {"seeds": [0, 1], "n_datasets": 50, "n_test": 50, "dd_n_train": 20, "dd_n_test": 100,
                       "dd_draws": 5},
 }
@@ -169,3 +170,6 @@ def test_exp_run_with_override_and_metrics_diff(project):
     assert set(m["variants"]) == {"1", "2", "15"}
     diff = json.loads(run(["dvc", "metrics", "diff", "--json"], repo, env).stdout)
     assert any("variants.2." in key for key in diff["metrics/overfitting.json"])
+    run([sys.executable, "stages/compare.py", "HEAD", "--out", str(repo / "cmp.html")], repo, env)
+    page = (repo / "cmp.md").read_text()
+    assert "overfitting.degrees" in page and "variants.2.test_mse.mean" in page

@@ -10,6 +10,6 @@ optionally TABLE_METRICS, the subset of METRICS the report's results table shows
 Modules import torch and matplotlib inside functions, so listing them here stays cheap.
 """
 
-from dlps.experiments import bias_variance, overfitting
+from dlps.experiments import bias_variance, dropout, overfitting
 
-REGISTRY = {m.NAME: m for m in (overfitting, bias_variance)}
+REGISTRY = {m.NAME: m for m in (overfitting, dropout, bias_variance)}
