@@ -79,8 +79,7 @@ def train(params: dict, name: str, variant: str) -> None:
     seeds = seeds_for(params, name)
     result = exp.train(cfg, variant, seeds, Context(params))
     write_json(run_file(name, variant), {"experiment": name, "variant": variant, "runs": result["runs"]})
-    if exp.HISTORY:
-        write_csv(history_file(name, variant), result["history"])
+    write_csv(history_file(name, variant), result["history"])  # empty when the experiment has no curves
 
 
 def load_runs(params: dict, name: str) -> dict[str, list[dict]]:
@@ -121,7 +120,7 @@ def evaluate(params: dict, name: str) -> dict:
 def plot(params: dict, name: str) -> list[dict]:
     """Render the experiment's figures from its metrics and runs; records them in figures.json."""
     exp = experiment(params, name)
-    histories = {v: read_csv(history_file(name, v)) for v in exp.variants(params[name])} if exp.HISTORY else {}
+    histories = {v: read_csv(history_file(name, v)) for v in exp.variants(params[name])}
     with atomic_dir(figures_dir(name)) as out_dir:
         figures = exp.plot(params[name], read_json(metrics_file(name)), load_runs(params, name), histories, out_dir)
         write_json(out_dir / "figures.json", figures)

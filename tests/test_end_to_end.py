@@ -20,6 +20,10 @@ SOURCES = ["dlps", "stages", "params.yaml", "dvc.yaml", "pyproject.toml", ".dvc/
 TINY = {
     "overfitting": {"seeds": [0, 1, 2, 3, 4, 5], "n_test": 200},
     "dropout": {"n_train": 100, "n_val": 100, "hidden": [64, 64], "epochs": 5, "batch_size": 32},
+    "numpy_rnn": {"hidden": 16, "seq_len": 16, "batch": 8, "steps": 40, "eval_every": 20, "torch_steps": 10,
+                  "sample_chars": 50},
+    "vanishing_gradients": {"lengths": [10, 20], "rhos": [0.5, 1.0, 1.5], "hidden": 8, "batch": 16, "early_steps": 2,
+                            "train_length": 20, "train_batch": 16, "max_steps": 20, "eval_every": 10},
     "bias_variance": {"seeds": [0, 1], "n_datasets": 50, "n_test": 50, "dd_n_train": 20, "dd_n_test": 100,
                       "dd_draws": 5},
 }

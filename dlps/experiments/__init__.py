@@ -1,7 +1,7 @@
 """The experiments of the study, in report order.
 
 Each module `dlps/experiments/<name>.py` says what its experiment *is* and exposes:
-NAME, TITLE, QUESTION, METRICS (per-seed metric names), HISTORY (writes per-epoch rows?),
+NAME, TITLE, QUESTION, METRICS (per-seed metric names),
 SCHEMA (its params section), check(cfg) for cross-key rules, variants(cfg) -> [str],
 train(cfg, variant, seeds, ctx) -> {"runs": [per-seed dicts], "history": [rows]},
 analyze(cfg, runs, paired) -> {"comparisons": {...}, "derived": {...}},
@@ -10,6 +10,6 @@ optionally TABLE_METRICS, the subset of METRICS the report's results table shows
 Modules import torch and matplotlib inside functions, so listing them here stays cheap.
 """
 
-from dlps.experiments import bias_variance, dropout, overfitting
+from dlps.experiments import bias_variance, dropout, numpy_rnn, overfitting, vanishing_gradients
 
-REGISTRY = {m.NAME: m for m in (overfitting, dropout, bias_variance)}
+REGISTRY = {m.NAME: m for m in (overfitting, dropout, bias_variance, numpy_rnn, vanishing_gradients)}

@@ -14,7 +14,6 @@ TITLE = "Bias–variance decomposition and double descent"
 QUESTION = ("Does expected test error split into bias² + variance + noise, with a U-shaped total over model "
             "complexity, and does minimum-norm regression on random features show a test-error peak at the "
             "interpolation threshold followed by a second descent?")
-HISTORY = False
 
 # Fixed grids, so metric names do not depend on params (METRICS must be static).
 DEGREES = tuple(range(16))

@@ -17,7 +17,6 @@ QUESTION = ("Does dropout improve test accuracy and narrow the generalization ga
             "weight decay, no BatchNorm) is where dropout is known to help most: a big network memorising little data.")
 METRICS = ("test_acc", "test_loss", "gap", "train_acc", "val_acc", "best_val_epoch", "val_loss_rise",
            "test_acc_best_val")
-HISTORY = True
 CLAIM_RANGE = (0.15, 0.20)  # the old "15–20% improvement" claim, as a fraction
 HISTORY_KEYS = ("seed", "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "train_loss_running")
 N_MNIST_TRAIN = 60_000

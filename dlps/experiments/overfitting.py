@@ -12,7 +12,6 @@ TITLE = "Over- and underfitting (polynomial regression)"
 QUESTION = ("Does a too-simple model underfit (high train and test error) and a too-flexible one overfit "
             "(lowest train error but higher test error than a model of the right complexity)?")
 METRICS = ("train_mse", "test_mse")
-HISTORY = False
 
 SCHEMA = Section({
     "seeds": SEEDS,
