@@ -24,6 +24,8 @@ TINY = {
                   "sample_chars": 50},
     "vanishing_gradients": {"lengths": [10, 20], "rhos": [0.5, 1.0, 1.5], "hidden": 8, "batch": 16, "early_steps": 2,
                             "train_length": 20, "train_batch": 16, "max_steps": 20, "eval_every": 10},
+    "l2": {"lam": [0, 0.001, 0.1], "claim_lam": 0.001, "n_train": 50, "n_val": 30, "channels": [4, 8], "hidden": 16,
+           "epochs": 2, "batch_size": 16, "train_eval_size": 50},
     "bias_variance": {"seeds": [0, 1], "n_datasets": 50, "n_test": 50, "dd_n_train": 20, "dd_n_test": 100,
                       "dd_draws": 5},
 }
