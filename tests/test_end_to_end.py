@@ -26,6 +26,8 @@ TINY = {
                             "train_length": 20, "train_batch": 16, "max_steps": 20, "eval_every": 10},
     "l2": {"lam": [0, 0.001, 0.1], "claim_lam": 0.001, "n_train": 50, "n_val": 30, "channels": [4, 8], "hidden": 16,
            "epochs": 2, "batch_size": 16, "train_eval_size": 50},
+    "early_stopping": {"patience": [1, 2], "default_patience": 2, "max_epochs": 6, "n_train": 150, "n_val": 100,
+                       "hidden": [32]},
     "bias_variance": {"seeds": [0, 1], "n_datasets": 50, "n_test": 50, "dd_n_train": 20, "dd_n_test": 100,
                       "dd_draws": 5},
 }

@@ -1,0 +1,189 @@
+"""The early-stopping experiment: params rules, data split, the prefix property of stopped runs, restored
+weights, per-patience metrics, the bar's and the claim's verdicts, and figures."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from tinydata import image_classes
+
+from dlps import stats
+from dlps.errors import UserError
+from dlps.experiments import early_stopping as exp
+from dlps.params import ParamError
+
+CFG = {"patience": [1, 2, 3], "default_patience": 2, "min_delta": 0.0, "max_epochs": 12, "n_train": 60,
+       "n_val": 40, "hidden": [64, 64], "batch_size": 16, "optimizer": "adam", "lr": 0.01, "momentum": 0.9,
+       "bf16": False, "min_saved_frac": 0.3, "max_acc_drop_pp": 0.3, "alpha": 0.05}
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def ctx(tmp_path):
+    """A prepared-data folder holding tiny learnable Fashion-MNIST-shaped arrays, labels a little noisy."""
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "fashion_mnist"
+    folder.mkdir()
+    for split, n in (("train", 150), ("test", 50)):
+        x, y = image_classes(n, (28, 28), rng)
+        flip = rng.random(n) < 0.3  # label noise, so a wide MLP overfits within a few epochs
+        y[flip] = rng.integers(0, 10, flip.sum())
+        np.save(folder / f"x_{split}.npy", x)
+        np.save(folder / f"y_{split}.npy", y)
+    return SimpleNamespace(data=tmp_path, device="cpu")
+
+
+def deterministic(run):
+    return {k: v for k, v in run.items() if not k.startswith("time_")}
+
+
+def test_schema_and_variants():
+    cfg = exp.SCHEMA.check("early_stopping", CFG)
+    assert exp.variants(cfg) == ["all"]
+    with pytest.raises(ParamError, match=r"early_stopping.patience\[1\]"):
+        exp.SCHEMA.check("early_stopping", CFG | {"patience": [2, 0]})
+
+
+@pytest.mark.parametrize("change, words", [({"default_patience": 7}, "one of early_stopping.patience"),
+                                           ({"patience": [2, 12]}, r"patience\[1\].*below"),
+                                           ({"n_train": 50_000, "n_val": 20_000}, "at most 10000")])
+def test_check_rejects_bad_sections(change, words):
+    with pytest.raises(ParamError, match=words):
+        exp.check(CFG | change)
+
+
+def test_missing_data_says_how_to_fix(tmp_path):
+    with pytest.raises(UserError, match="dvc repro prepare@fashion_mnist"):
+        exp.load_fashion_mnist(tmp_path)
+
+
+def test_split_is_disjoint_and_paired_by_seed(ctx):
+    data = exp.load_fashion_mnist(ctx.data)
+    a, b, c = exp.split(data, CFG, 0), exp.split(data, CFG, 0), exp.split(data, CFG, 1)
+    assert len(a["x_train"]) == 60 and len(a["x_val"]) == 40 and len(a["x_test"]) == 50
+    assert all(np.array_equal(a[k], b[k]) for k in a) and not np.array_equal(a["x_train"], c["x_train"])
+    with pytest.raises(UserError, match="lower early_stopping.n_train"):
+        exp.split(data, CFG | {"n_train": 120}, 0)
+
+
+def strip_times(history):
+    return [{k: v for k, v in r.items() if k not in ("train_time_s", "epoch_time_s")} for r in history]
+
+
+def states_equal(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_stopped_run_is_the_prefix_of_the_full_run_and_restores_the_same_weights(ctx):
+    """The design rests on this: a live early-stopped run with the same seed is exactly the full run's first
+    stop_epoch epochs, and its best weights are the full run's snapshot at the restored epoch."""
+    from dlps.training import early_stop_epoch, fit
+
+    t = exp.to_tensors(exp.split(exp.load_fashion_mnist(ctx.data), CFG, 0))
+    model, st, full, snapshots = exp.full_run(CFG, t, 0)
+    val = [r["val_loss"] for r in full]
+    assert len(full) == CFG["max_epochs"]
+    fired = 0
+    for p in CFG["patience"]:
+        stop, best = early_stop_epoch(val, p, CFG["min_delta"])
+        fired += stop < len(full)
+        live = exp.make_model(CFG, t)
+        history, best_state, _ = fit(live, t, exp.train_config(CFG, patience=p), 0, stats=st)
+        assert strip_times(history) == strip_times(full[:stop])
+        assert states_equal(best_state, snapshots[best])
+    assert fired, "the tiny run should overfit enough for some patience to stop it early"
+    # snapshots are deep copies: the final weights moved on from the restored ones
+    last_snapshot = snapshots[max(snapshots)]
+    if max(snapshots) < len(full):
+        assert not states_equal(last_snapshot, {k: v for k, v in model.state_dict().items()})
+    model.load_state_dict(last_snapshot)
+    assert states_equal(model.state_dict(), last_snapshot)
+
+
+def test_train_is_deterministic_and_per_patience_metrics_are_consistent(ctx):
+    first = exp.train(CFG, "all", [0, 1], ctx)
+    second = exp.train(CFG, "all", [0, 1], ctx)
+    assert [deterministic(r) for r in first["runs"]] == [deterministic(r) for r in second["runs"]]
+    assert first["history"] == second["history"]
+    for run in first["runs"]:
+        assert set(exp.METRICS) <= set(run)
+        assert all(type(v) in (int, float) for v in run.values())
+        for p in CFG["patience"]:
+            stop, best = run[f"stop_epoch_p{p}"], run[f"best_epoch_p{p}"]
+            assert 1 <= best <= stop <= CFG["max_epochs"] and stop >= min(p + 1, CFG["max_epochs"])
+            assert run[f"epochs_saved_p{p}"] == CFG["max_epochs"] - stop
+            assert run[f"acc_change_pp_p{p}"] == pytest.approx(100 * (run[f"test_acc_restored_p{p}"]
+                                                                      - run["test_acc_full"]))
+            assert 0 <= run[f"time_saved_frac_p{p}"] <= 1
+        # longer patience never stops earlier
+        stops = [run[f"stop_epoch_p{p}"] for p in sorted(CFG["patience"])]
+        assert stops == sorted(stops)
+        d = CFG["default_patience"]
+        assert run["stop_epoch"] == run[f"stop_epoch_p{d}"] and run["test_acc_restored"] == run[f"test_acc_restored_p{d}"]
+    rows = first["history"]
+    assert len(rows) == 2 * CFG["max_epochs"] and all(list(r) == list(exp.HISTORY_KEYS) for r in rows)
+
+
+def metrics_for(cfg, rows):
+    runs = {"all": rows}
+    m = {"seeds": [r["seed"] for r in rows],
+         "variants": {"all": {k: stats.summarize([r[k] for r in rows]) for k in exp.METRICS}}}
+    return m | exp.analyze(cfg, runs, None)
+
+
+def fake_rows(max_epochs=40, stops=(8, 12, 20), full_acc=0.85, restored=(0.851, 0.852, 0.853)):
+    """Synthetic per-seed rows for patience 2, 5, 10 with small seed-dependent wobble."""
+    rows = []
+    for s, w in enumerate([0.0, 1.0, -1.0]):
+        row = {"seed": s, "epochs_full": max_epochs, "best_epoch_full": 6, "val_loss_rise": 0.3 + 0.01 * w,
+               "test_acc_full": full_acc + 0.001 * w, "test_acc_best_full": restored[1], "time_full_s": 10.0}
+        for p, stop, acc in zip((2, 5, 10), stops, restored):
+            a = acc + 0.001 * w + 0.0005 * s
+            row |= {f"stop_epoch_p{p}": stop + s, f"best_epoch_p{p}": 6, f"stopped_p{p}": 1,
+                    f"epochs_saved_p{p}": max_epochs - stop - s, f"epochs_saved_frac_p{p}": (max_epochs - stop - s) / max_epochs,
+                    f"test_acc_restored_p{p}": a, f"acc_change_pp_p{p}": 100 * (a - row["test_acc_full"]),
+                    f"time_saved_s_p{p}": 5.0, f"time_saved_frac_p{p}": 0.5}
+        row |= {k: row[f"{k}_p5"] for k in exp.METRICS if f"{k}_p5" in row}
+        rows.append(row)
+    return rows
+
+
+FULL = CFG | {"patience": [2, 5, 10], "default_patience": 5, "max_epochs": 40}
+
+
+def test_findings_when_early_stopping_saves_a_lot_at_no_cost():
+    m = metrics_for(FULL, fake_rows())
+    assert m["derived"]["bar_met"]
+    assert m["derived"]["default_epochs_saved_frac"] == pytest.approx(np.mean([28, 27, 26]) / 40)
+    found = exp.findings(FULL, m)
+    assert [f["shown"] for f in found] == [True, True, True]
+    assert "more than the claimed 30–40%" in found[2]["text"] and "claim holds" in found[2]["text"]
+
+
+def test_findings_say_not_shown_when_accuracy_drops_or_little_is_saved():
+    m = metrics_for(FULL, fake_rows(restored=(0.83, 0.84, 0.845)))
+    found = exp.findings(FULL, m)
+    assert not m["derived"]["bar_met"] and not found[1]["shown"] and not found[2]["shown"]
+    assert "bar is not met" in found[1]["text"] and "does not hold" in found[2]["text"]
+    m = metrics_for(FULL, fake_rows(stops=(36, 37, 38)))
+    found = exp.findings(FULL, m)
+    assert not found[1]["shown"] and "fewer than 30% of epochs saved" in found[1]["text"]
+    assert not found[2]["shown"] and "below the claimed 30–40%" in found[2]["text"]
+
+
+def test_plot_writes_both_figures(ctx, tmp_path):
+    result = exp.train(CFG, "all", [0, 1], ctx)
+    m = metrics_for(CFG, result["runs"])
+    out = tmp_path / "figs"
+    out.mkdir()
+    figures = exp.plot(CFG, m, {"all": result["runs"]}, {"all": result["history"]}, out)
+    assert [f["file"] for f in figures] == ["val_loss.png", "saved_vs_acc.png"]
+    assert all((out / f["file"]).stat().st_size > 0 for f in figures)
