@@ -54,6 +54,16 @@ BAD = [  # (key path changed, new value, text the message must contain)
     ("overfitting.noise_std", float("nan"), "overfitting.noise_std: got nan"),
     ("overfitting.alpha", 0.9, "overfitting.alpha: got 0.9"),
     ("overfitting.n_test", None, "overfitting.n_test: got None"),
+    ("dropout.p", [0.0, 1.0], "dropout.p[1]: got 1.0; allowed: a number >= 0 and < 1"),
+    ("dropout.p", [0.0, -0.1], "dropout.p[1]: got -0.1"),
+    ("dropout.lr", 0, "dropout.lr: got 0; allowed: a number > 0"),
+    ("dropout.lr", -0.01, "dropout.lr: got -0.01"),
+    ("dropout.optimizer", "rmsprop", "dropout.optimizer: got 'rmsprop'; allowed: one of sgd, adam"),
+    ("l2.lam", [], "l2.lam: got []"),
+    ("l2.lam", [0, -1.0], "l2.lam[1]: got -1.0"),
+    ("early_stopping.patience", [], "early_stopping.patience: got []"),
+    ("numpy_rnn.lr", 0, "numpy_rnn.lr: got 0"),
+    ("vanishing_gradients.rhos", [], "vanishing_gradients.rhos: got []"),
 ]
 
 
