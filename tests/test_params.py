@@ -60,7 +60,7 @@ BAD = [  # (key path changed, new value, text the message must contain)
     ("dropout.lr", -0.01, "dropout.lr: got -0.01"),
     ("dropout.optimizer", "rmsprop", "dropout.optimizer: got 'rmsprop'; allowed: one of sgd, adam"),
     ("l2.lam", [], "l2.lam: got []"),
-    ("l2.lam", [0, -1.0], "l2.lam[1]: got -1.0"),
+    ("l2.lam", [0, -1.0, 0.1], "l2.lam[1]: got -1.0"),
     ("early_stopping.patience", [], "early_stopping.patience: got []"),
     ("numpy_rnn.lr", 0, "numpy_rnn.lr: got 0"),
     ("vanishing_gradients.rhos", [], "vanishing_gradients.rhos: got []"),
