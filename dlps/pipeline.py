@@ -59,13 +59,14 @@ class Context:
     """What a training job may need beyond its params section; torch is imported only if asked."""
 
     params: dict
+    threads: int = 0  # an experiment's own `threads` (tiny models run best on one); 0 = the shared setting
     data: Path = PREPARED
 
     @cached_property
     def device(self) -> str:
         from dlps.runtime import pick_device, set_threads
 
-        set_threads(self.params["threads"])
+        set_threads(self.threads or self.params["threads"])
         return pick_device(self.params["device"])
 
 
@@ -77,7 +78,7 @@ def train(params: dict, name: str, variant: str) -> None:
         raise ParamError(f"{name} variant: got {variant!r}; allowed: one of {', '.join(exp.variants(cfg))} "
                          "(from params.yaml)")
     seeds = seeds_for(params, name)
-    result = exp.train(cfg, variant, seeds, Context(params))
+    result = exp.train(cfg, variant, seeds, Context(params, threads=cfg.get("threads", 0)))
     write_json(run_file(name, variant), {"experiment": name, "variant": variant, "runs": result["runs"]})
     write_csv(history_file(name, variant), result["history"])  # empty when the experiment has no curves
 

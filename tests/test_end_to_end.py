@@ -28,6 +28,8 @@ TINY = {
            "epochs": 2, "batch_size": 16, "train_eval_size": 50},
     "early_stopping": {"patience": [1, 2], "default_patience": 2, "max_epochs": 6, "n_train": 150, "n_val": 100,
                        "hidden": [32]},
+    "architectures": {"seeds": [0, 1], "variants": ["rnn", "lstm", "gru", "gru_no_update"], "lags": [5, 10],
+                      "hidden": 8, "batch": 16, "max_steps": 20, "eval_every": 10, "n_val": 50, "n_test": 100},
     "bias_variance": {"seeds": [0, 1], "n_datasets": 50, "n_test": 50, "dd_n_train": 20, "dd_n_test": 100,
                       "dd_draws": 5},
 }

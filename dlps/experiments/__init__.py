@@ -10,8 +10,8 @@ optionally TABLE_METRICS, the subset of METRICS the report's results table shows
 Modules import torch and matplotlib inside functions, so listing them here stays cheap.
 """
 
-from dlps.experiments import (bias_variance, dropout, early_stopping, l2, numpy_rnn, overfitting,
+from dlps.experiments import (architectures, bias_variance, dropout, early_stopping, l2, numpy_rnn, overfitting,
                               vanishing_gradients)
 
 REGISTRY = {m.NAME: m for m in (overfitting, dropout, l2, early_stopping, bias_variance, numpy_rnn,
-                                vanishing_gradients)}
+                                vanishing_gradients, architectures)}
