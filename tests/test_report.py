@@ -60,7 +60,7 @@ def test_doc_renders_the_same_content_to_html_and_markdown():
 def test_readme_block_is_rewritten_between_markers_only(tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{README_START}\nold\n{README_END}\noutro\n")
-    update_readme(readme, [["exp", "shown", "text"]])
+    update_readme(readme, "| exp | shown | text |\n")
     text = readme.read_text()
     assert text.startswith("intro\n") and text.endswith("outro\n") and "old" not in text
     assert "| exp | shown | text |" in text
