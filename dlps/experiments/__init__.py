@@ -11,7 +11,7 @@ Modules import torch and matplotlib inside functions, so listing them here stays
 """
 
 from dlps.experiments import (architectures, bias_variance, dropout, early_stopping, l2, numpy_rnn, overfitting,
-                              vanishing_gradients)
+                              sentiment, vanishing_gradients)
 
 REGISTRY = {m.NAME: m for m in (overfitting, dropout, l2, early_stopping, bias_variance, numpy_rnn,
-                                vanishing_gradients, architectures)}
+                                vanishing_gradients, architectures, sentiment)}
