@@ -3,7 +3,6 @@
 import copy
 import json
 
-import numpy as np
 import pytest
 
 from dlps import stats

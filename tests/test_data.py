@@ -206,3 +206,23 @@ def test_sha256sums_parser(tmp_path):
     (tmp_path / "a").write_bytes(b"abc")
     write_sha256sums(tmp_path)
     assert fetch.read_sha256sums(tmp_path) == {"a": hashlib.sha256(b"abc").hexdigest()}
+
+
+def test_image_split_is_disjoint_paired_by_seed_and_varies_across_seeds(tmp_path):
+    from dlps.data import images
+    from dlps.errors import UserError
+
+    with pytest.raises(UserError, match="dvc repro prepare@mnist"):
+        images.load(tmp_path, "mnist")
+    x = np.arange(150, dtype=np.uint8)[:, None].repeat(4, 1)
+    arrays = {"x_train": x, "y_train": x[:, 0] % 10, "x_test": x[:50], "y_test": x[:50, 0] % 10}
+    cfg = {"n_train": 60, "n_val": 40}
+    a, b, c = (images.split(arrays, cfg, s, "dropout") for s in (0, 0, 1))
+    assert len(a["x_train"]) == 60 and len(a["x_val"]) == 40 and len(a["x_test"]) == 50
+    assert all(np.array_equal(a[k], b[k]) for k in a) and not np.array_equal(a["x_train"], c["x_train"])
+    assert not set(a["x_train"][:, 0]) & set(a["x_val"][:, 0])
+    with pytest.raises(UserError, match="lower dropout.n_train"):
+        images.split(arrays, cfg | {"n_train": 120}, 0, "dropout")
+    t = images.to_tensors(a)
+    assert t["y_train"].dtype.is_floating_point is False and str(t["y_train"].dtype) == "torch.int64"
+    assert str(t["x_train"].dtype) == "torch.uint8"

@@ -8,7 +8,6 @@ import yaml
 from tinydata import image_classes
 
 from dlps import stats
-from dlps.errors import UserError
 from dlps.experiments import dropout as exp
 from dlps.params import ParamError
 
@@ -45,22 +44,6 @@ def test_check_rejects_bad_sections(change, words):
 def test_rate_of_one_is_rejected():
     with pytest.raises(ParamError, match=r"dropout.p\[1\]"):
         exp.SCHEMA.check("dropout", CFG | {"p": [0.0, 1.0]})
-
-
-def test_missing_data_says_how_to_fix(tmp_path):
-    with pytest.raises(UserError, match="dvc repro prepare@mnist"):
-        exp.load_mnist(tmp_path)
-
-
-def test_split_is_disjoint_paired_by_seed_and_varies_across_seeds(ctx):
-    mnist = exp.load_mnist(ctx.data)
-    a, b, c = exp.split(mnist, CFG, 0), exp.split(mnist, CFG, 0), exp.split(mnist, CFG, 1)
-    assert len(a["x_train"]) == 60 and len(a["x_val"]) == 40 and len(a["x_test"]) == 50
-    assert all(np.array_equal(a[k], b[k]) for k in a) and not np.array_equal(a["x_train"], c["x_train"])
-    order = np.random.default_rng(0).permutation(150)
-    assert not set(order[:60]) & set(order[60:100])
-    with pytest.raises(UserError, match="lower dropout.n_train"):
-        exp.split(mnist, CFG | {"n_train": 120}, 0)
 
 
 def test_train_is_deterministic_and_records_history(ctx):

@@ -9,7 +9,7 @@ import torch
 from tinydata import image_classes
 
 from dlps import stats
-from dlps.errors import UserError
+from dlps.data import images
 from dlps.experiments import early_stopping as exp
 from dlps.params import ParamError
 
@@ -60,20 +60,6 @@ def test_check_rejects_bad_sections(change, words):
         exp.check(CFG | change)
 
 
-def test_missing_data_says_how_to_fix(tmp_path):
-    with pytest.raises(UserError, match="dvc repro prepare@fashion_mnist"):
-        exp.load_fashion_mnist(tmp_path)
-
-
-def test_split_is_disjoint_and_paired_by_seed(ctx):
-    data = exp.load_fashion_mnist(ctx.data)
-    a, b, c = exp.split(data, CFG, 0), exp.split(data, CFG, 0), exp.split(data, CFG, 1)
-    assert len(a["x_train"]) == 60 and len(a["x_val"]) == 40 and len(a["x_test"]) == 50
-    assert all(np.array_equal(a[k], b[k]) for k in a) and not np.array_equal(a["x_train"], c["x_train"])
-    with pytest.raises(UserError, match="lower early_stopping.n_train"):
-        exp.split(data, CFG | {"n_train": 120}, 0)
-
-
 def strip_times(history):
     return [{k: v for k, v in r.items() if k not in ("train_time_s", "epoch_time_s")} for r in history]
 
@@ -87,7 +73,7 @@ def test_stopped_run_is_the_prefix_of_the_full_run_and_restores_the_same_weights
     stop_epoch epochs, and its best weights are the full run's snapshot at the restored epoch."""
     from dlps.training import early_stop_epoch, fit
 
-    t = exp.to_tensors(exp.split(exp.load_fashion_mnist(ctx.data), CFG, 0))
+    t = images.to_tensors(images.split(images.load(ctx.data, "fashion_mnist"), CFG, 0, "early_stopping"))
     model, st, full, snapshots = exp.full_run(CFG, t, 0)
     val = [r["val_loss"] for r in full]
     assert len(full) == CFG["max_epochs"]

@@ -9,7 +9,6 @@ from dvc.utils.serialize._yaml import loads_yaml
 from tinydata import image_classes
 
 from dlps import stats
-from dlps.errors import UserError
 from dlps.experiments import l2 as exp
 from dlps.params import ParamError
 
@@ -54,22 +53,6 @@ def test_yaml_1e_minus_4_string_is_rejected_with_a_hint():
 def test_check_rejects_bad_sections(change, words):
     with pytest.raises(ParamError, match=words):
         exp.check(CFG | change)
-
-
-def test_missing_data_says_how_to_fix(tmp_path):
-    with pytest.raises(UserError, match="dvc repro prepare@cifar10"):
-        exp.load_cifar(tmp_path)
-
-
-def test_split_is_disjoint_paired_by_seed_and_varies_across_seeds(ctx):
-    cifar = exp.load_cifar(ctx.data)
-    a, b, c = exp.split(cifar, CFG, 0), exp.split(cifar, CFG, 0), exp.split(cifar, CFG, 1)
-    assert len(a["x_train"]) == 60 and len(a["x_val"]) == 40 and len(a["x_test"]) == 50
-    assert all(np.array_equal(a[k], b[k]) for k in a) and not np.array_equal(a["x_train"], c["x_train"])
-    order = np.random.default_rng(0).permutation(150)
-    assert not set(order[:60]) & set(order[60:100])
-    with pytest.raises(UserError, match="lower l2.n_train"):
-        exp.split(cifar, CFG | {"n_train": 120}, 0)
 
 
 def test_train_is_deterministic_and_records_history(ctx):

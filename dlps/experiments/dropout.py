@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 
-from dlps.errors import UserError
+from dlps.data import images
 from dlps.params import Bool, Choice, Float, Int, ListOf, ParamError, Section
 from dlps.report_text import fmt, fmt_p, summary_text
 
@@ -64,33 +63,6 @@ def _rates(cfg: dict) -> tuple[str, list[str]]:
     return base, [str(p) for p in cfg["p"] if p != 0]
 
 
-def load_mnist(folder: Path) -> dict[str, np.ndarray]:
-    """The prepared MNIST arrays (uint8 images, uint8 labels)."""
-    arrays = {}
-    for key in ("x_train", "y_train", "x_test", "y_test"):
-        path = Path(folder) / "mnist" / f"{key}.npy"
-        if not path.is_file():
-            raise UserError(f"{path}: missing; run `dvc repro prepare@mnist`")
-        arrays[key] = np.load(path, allow_pickle=False)
-    return arrays
-
-
-def split(mnist: dict[str, np.ndarray], cfg: dict, seed: int, n_total: int | None = None) -> dict[str, np.ndarray]:
-    """The seed's training subset and a disjoint validation split from the rest of the training set.
-
-    Every variant under one seed gets the same split, so comparisons between rates are paired.
-    """
-    n = len(mnist["x_train"]) if n_total is None else n_total
-    if cfg["n_train"] + cfg["n_val"] > n:
-        raise UserError(f"dropout: n_train + n_val = {cfg['n_train'] + cfg['n_val']} but the prepared training "
-                        f"set has {n} images; lower dropout.n_train or dropout.n_val")
-    order = np.random.default_rng(seed).permutation(n)
-    tr, va = order[: cfg["n_train"]], order[cfg["n_train"] : cfg["n_train"] + cfg["n_val"]]
-    return {"x_train": mnist["x_train"][tr], "y_train": mnist["y_train"][tr],
-            "x_val": mnist["x_train"][va], "y_val": mnist["y_train"][va],
-            "x_test": mnist["x_test"], "y_test": mnist["y_test"]}
-
-
 def train_config(cfg: dict) -> dict:
     """fit()'s settings: a fixed number of epochs, no early stopping, no L2 (dropout is the only factor)."""
     return {"epochs": cfg["epochs"], "batch_size": cfg["batch_size"], "optimizer": cfg["optimizer"],
@@ -104,14 +76,11 @@ def run_seed(cfg: dict, p: float, data: dict[str, np.ndarray], seed: int, device
     stopping, a second regulariser, to every variant, and dropout would no longer be the only factor.
     The test accuracy of the best-validation-loss weights is recorded as well, for comparison.
     """
-    import torch
 
     from dlps.models.vision import MLP
     from dlps.training import evaluate, fit, input_stats
 
-    t = {k: torch.from_numpy(v).to(device) for k, v in data.items()}
-    for k in ("y_train", "y_val", "y_test"):
-        t[k] = t[k].long()
+    t = images.to_tensors(data, device)
     model = MLP(int(np.prod(data["x_train"].shape[1:])), cfg["hidden"], 10, float(p)).to(device)
     stats = input_stats(t["x_train"])
     history, best_state, final_state = fit(model, t, train_config(cfg), seed, stats=stats)
@@ -133,11 +102,11 @@ def run_seed(cfg: dict, p: float, data: dict[str, np.ndarray], seed: int, device
 def train(cfg: dict, variant: str, seeds: list[int], ctx) -> dict:
     """Every seed of one dropout rate: same data split, initial weights and batch order across rates."""
     p = float(variant)
-    mnist = load_mnist(ctx.data)
+    mnist = images.load(ctx.data, "mnist")
     device = ctx.device
     runs, history = [], []
     for seed in seeds:
-        run, rows = run_seed(cfg, p, split(mnist, cfg, seed), seed, device)
+        run, rows = run_seed(cfg, p, images.split(mnist, cfg, seed, NAME), seed, device)
         runs.append(run)
         history += rows
     return {"runs": runs, "history": history}

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 
 from dlps import stats
-from dlps.errors import UserError
+from dlps.data import images
 from dlps.params import Bool, Choice, Float, Int, ListOf, ParamError, Section
 from dlps.report_text import fmt, fmt_p, summary_text
 
@@ -72,44 +71,11 @@ def variants(cfg: dict) -> list[str]:
     return [VARIANT]
 
 
-def load_fashion_mnist(folder: Path) -> dict[str, np.ndarray]:
-    """The prepared Fashion-MNIST arrays (uint8 images, uint8 labels)."""
-    arrays = {}
-    for key in ("x_train", "y_train", "x_test", "y_test"):
-        path = Path(folder) / "fashion_mnist" / f"{key}.npy"
-        if not path.is_file():
-            raise UserError(f"{path}: missing; run `dvc repro prepare@fashion_mnist`")
-        arrays[key] = np.load(path, allow_pickle=False)
-    return arrays
-
-
-def split(data: dict[str, np.ndarray], cfg: dict, seed: int) -> dict[str, np.ndarray]:
-    """The seed's training subset and a disjoint validation split from the rest of the training set."""
-    n = len(data["x_train"])
-    if cfg["n_train"] + cfg["n_val"] > n:
-        raise UserError(f"early_stopping: n_train + n_val = {cfg['n_train'] + cfg['n_val']} but the prepared "
-                        f"training set has {n} images; lower early_stopping.n_train or early_stopping.n_val")
-    order = np.random.default_rng(seed).permutation(n)
-    tr, va = order[: cfg["n_train"]], order[cfg["n_train"] : cfg["n_train"] + cfg["n_val"]]
-    return {"x_train": data["x_train"][tr], "y_train": data["y_train"][tr],
-            "x_val": data["x_train"][va], "y_val": data["y_train"][va],
-            "x_test": data["x_test"], "y_test": data["y_test"]}
-
-
 def train_config(cfg: dict, patience: int | None = None) -> dict:
     """fit()'s settings: no L2, no dropout; `patience` None runs all max_epochs (the full run)."""
     return {"epochs": cfg["max_epochs"], "batch_size": cfg["batch_size"], "optimizer": cfg["optimizer"],
             "lr": cfg["lr"], "momentum": cfg["momentum"], "l2": 0.0, "patience": patience,
             "min_delta": cfg["min_delta"], "bf16": cfg["bf16"]}
-
-
-def to_tensors(data: dict[str, np.ndarray], device: str = "cpu") -> dict:
-    import torch
-
-    t = {k: torch.from_numpy(v).to(device) for k, v in data.items()}
-    for k in ("y_train", "y_val", "y_test"):
-        t[k] = t[k].long()
-    return t
 
 
 def make_model(cfg: dict, data: dict, device: str = "cpu"):
@@ -146,7 +112,7 @@ def run_seed(cfg: dict, data: dict[str, np.ndarray], seed: int, device: str = "c
     """One full run; per patience: stop and best epoch, epochs and time saved, restored vs final test accuracy."""
     from dlps.training import early_stop_epoch, evaluate
 
-    t = to_tensors(data, device)
+    t = images.to_tensors(data, device)
     model, st, history, snapshots = full_run(cfg, t, seed, device)
     test = lambda: evaluate(model, t["x_test"], t["y_test"], st, bf16=cfg["bf16"])[1]  # noqa: E731
     test_acc_full = test()
@@ -177,11 +143,11 @@ def run_seed(cfg: dict, data: dict[str, np.ndarray], seed: int, device: str = "c
 
 def train(cfg: dict, variant: str, seeds: list[int], ctx) -> dict:
     """Every seed's full run (its own training subset, initial weights and batch order)."""
-    fmnist = load_fashion_mnist(ctx.data)
+    fmnist = images.load(ctx.data, "fashion_mnist")
     device = ctx.device
     runs, history = [], []
     for seed in seeds:
-        run, rows = run_seed(cfg, split(fmnist, cfg, seed), seed, device)
+        run, rows = run_seed(cfg, images.split(fmnist, cfg, seed, NAME), seed, device)
         runs.append(run)
         history += rows
     return {"runs": runs, "history": history}

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 
-from dlps.errors import UserError
+from dlps.data import images
 from dlps.params import Bool, Choice, Float, Int, ListOf, ParamError, Section
 from dlps.report_text import fmt, fmt_p, summary_text
 
@@ -87,34 +86,6 @@ def _base(cfg: dict) -> str:
     return next(str(v) for v in cfg["lam"] if v == 0)
 
 
-def load_cifar(folder: Path) -> dict[str, np.ndarray]:
-    """The prepared CIFAR-10 arrays (uint8 N×3×32×32 images, uint8 labels)."""
-    arrays = {}
-    for key in ("x_train", "y_train", "x_test", "y_test"):
-        path = Path(folder) / "cifar10" / f"{key}.npy"
-        if not path.is_file():
-            raise UserError(f"{path}: missing; run `dvc repro prepare@cifar10`")
-        arrays[key] = np.load(path, allow_pickle=False)
-    return arrays
-
-
-def split(cifar: dict[str, np.ndarray], cfg: dict, seed: int) -> dict[str, np.ndarray]:
-    """The seed's training subset and a disjoint validation split from the rest of the training set.
-
-    Every λ under one seed gets the same split (and, in `fit`, the same initial weights and batch
-    order), so comparisons between λ values are paired by seed.
-    """
-    n = len(cifar["x_train"])
-    if cfg["n_train"] + cfg["n_val"] > n:
-        raise UserError(f"l2: n_train + n_val = {cfg['n_train'] + cfg['n_val']} but the prepared training set has "
-                        f"{n} images; lower l2.n_train or l2.n_val")
-    order = np.random.default_rng(seed).permutation(n)
-    tr, va = order[: cfg["n_train"]], order[cfg["n_train"] : cfg["n_train"] + cfg["n_val"]]
-    return {"x_train": cifar["x_train"][tr], "y_train": cifar["y_train"][tr],
-            "x_val": cifar["x_train"][va], "y_val": cifar["y_train"][va],
-            "x_test": cifar["x_test"], "y_test": cifar["y_test"]}
-
-
 def train_config(cfg: dict, lam: float) -> dict:
     """fit()'s settings: a fixed number of epochs (no early stopping), explicit L2 of strength λ."""
     return {"epochs": cfg["epochs"], "batch_size": cfg["batch_size"], "optimizer": cfg["optimizer"],
@@ -135,14 +106,11 @@ def run_seed(cfg: dict, lam: float, data: dict[str, np.ndarray], seed: int, devi
     The final weights are evaluated: on the whole training subset (eval mode), the validation
     split (used to choose λ) and the test set (reported).
     """
-    import torch
 
     from dlps.models.vision import SmallCNN
     from dlps.training import evaluate, fit, input_stats, weight_norm
 
-    t = {k: torch.from_numpy(v).to(device) for k, v in data.items()}
-    for k in ("y_train", "y_val", "y_test"):
-        t[k] = t[k].long()
+    t = images.to_tensors(data, device)
     model = SmallCNN(10, tuple(cfg["channels"]), cfg["hidden"]).to(device)
     stats = input_stats(t["x_train"])
     norms = []
@@ -163,11 +131,11 @@ def run_seed(cfg: dict, lam: float, data: dict[str, np.ndarray], seed: int, devi
 def train(cfg: dict, variant: str, seeds: list[int], ctx) -> dict:
     """Every seed of one λ: same data split, initial weights and batch order across λ values."""
     lam = float(variant)
-    cifar = load_cifar(ctx.data)
+    cifar = images.load(ctx.data, "cifar10")
     device = ctx.device
     runs, history = [], []
     for seed in seeds:
-        run, rows = run_seed(cfg, lam, split(cifar, cfg, seed), seed, device)
+        run, rows = run_seed(cfg, lam, images.split(cifar, cfg, seed, NAME), seed, device)
         runs.append(run)
         history += rows
     return {"runs": runs, "history": history}
@@ -241,7 +209,7 @@ def findings(cfg: dict, m: dict) -> list[dict]:
            f"{summary_text(v[base]['test_acc'], 3, **pct)} at λ = {base}; paired difference "
            f"{fmt(100 * acc['mean_diff'])} pp [95% CI {fmt(100 * acc['diff_ci95_low'])}, "
            f"{fmt(100 * acc['diff_ci95_high'])}] ({fmt_p(acc['p_value'])}, paired t-test over {acc['n']} seeds). "
-           if best != base else f"That is the unregularised model: no λ > 0 improves validation accuracy. ")
+           if best != base else "That is the unregularised model: no λ > 0 improves validation accuracy. ")
         + (f"L2 improves test accuracy significantly at α = {alpha}." if beats else
            f"An improvement over λ = {base} is not shown at α = {alpha}."))})
 
@@ -250,7 +218,7 @@ def findings(cfg: dict, m: dict) -> list[dict]:
     holds = best == claim and distinct
     nb_text = "; ".join(f"vs λ = {t['b']}: {fmt(100 * t['mean_diff'])} pp ({fmt_p(t['p_value'])})" for t in tests)
     out.append({"id": "old_claim", "claim": f"The optimal λ is {claim}", "shown": holds, "text": (
-        f"Mean validation accuracy by λ: "
+        "Mean validation accuracy by λ: "
         + ", ".join(f"{k}: {fmt(100 * d['val_acc_by_lam'][k])}%" for k in order)
         + f". λ* = {best}" + (" (the claimed value)" if best == claim else f", not the claimed {claim}")
         + f"; its test accuracy against its neighbours: {nb_text}. "
