@@ -226,3 +226,18 @@ def test_image_split_is_disjoint_paired_by_seed_and_varies_across_seeds(tmp_path
     t = images.to_tensors(a)
     assert t["y_train"].dtype.is_floating_point is False and str(t["y_train"].dtype) == "torch.int64"
     assert str(t["x_train"].dtype) == "torch.uint8"
+
+
+def test_cifar_pickle_failing_its_checksum_is_never_unpickled(tmp_path, monkeypatch):
+    import pickle
+
+    mirror = make_mirror(tmp_path / "m", cifar="pickle")
+    archive = mirror / "cifar-10" / "cifar-10-python.tar.gz"
+    data = bytearray(archive.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # tampered after SHA256SUMS was written
+    archive.write_bytes(bytes(data))
+    monkeypatch.setattr(pickle, "loads", lambda *a, **k: pytest.fail("an unverified pickle was loaded"))
+    raw = tmp_path / "raw" / "cifar10"
+    with pytest.raises(DataError, match="checksum mismatch"):
+        fetch.fetch("cifar10", raw, mirror, retries=0)
+    assert not raw.exists()
