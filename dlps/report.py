@@ -245,6 +245,7 @@ def _cpu_model() -> str:
 def build(params: dict) -> None:
     """Write report/index.html and report/report.md (replaced together, only when both are complete)."""
     from dlps.experiments import REGISTRY
+    from dlps.experiments.headlines import headline
 
     doc = Doc()
     doc.heading(1, "dlps — a deep-learning practice study, actually run")
@@ -253,8 +254,9 @@ def build(params: dict) -> None:
     doc.heading(2, "Summary", "summary")
     doc.para("Every number below was computed by the pipeline from its metrics files; a verdict is 'shown' only "
              "when every finding of that experiment holds at its significance level.")
-    doc.table(["experiment", "question", "verdict"], [
-        [REGISTRY[n].TITLE, REGISTRY[n].QUESTION, VERDICT_TEXT[verdict(findings[n])]] for n in REGISTRY])
+    doc.table(["experiment", "question", "headline (95% CI)", "verdict"], [
+        [REGISTRY[n].TITLE, REGISTRY[n].QUESTION, headline(n, params[n], metrics[n]), VERDICT_TEXT[verdict(findings[n])]]
+        for n in REGISTRY])
     claims_section(doc, findings, sum(t for _, t, _ in stage_times(params)))
     methods_section(doc, params)
     for name in REGISTRY:
