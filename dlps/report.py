@@ -125,7 +125,11 @@ def experiment_section(doc: Doc, params: dict, name: str, findings: list[dict], 
     doc.heading(3, "Results")
     doc.para(f"Mean over {len(m['seeds'])} seeds with 95% Student-t confidence interval [low, high]; median in brackets.")
     shown = list(getattr(exp, "TABLE_METRICS", exp.METRICS))
-    cell = lambda s: f"{fmt(s['mean'])} [{fmt(s['ci95_low'])}, {fmt(s['ci95_high'])}] (median {fmt(s['median'])})"  # noqa: E731
+    def cell(s: dict) -> str:
+        if s["n"] == 1:
+            return f"{fmt(s['mean'])} (one seed, no CI)"
+        return f"{fmt(s['mean'])} [{fmt(s['ci95_low'])}, {fmt(s['ci95_high'])}] (median {fmt(s['median'])})"
+
     if len(m["variants"]) == 1:  # one variant: metrics as rows reads better than a very wide row
         (stats,) = m["variants"].values()
         doc.table(["metric", "mean [95% CI] (median)"], [[k, cell(stats[k])] for k in shown])

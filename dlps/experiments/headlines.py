@@ -11,6 +11,8 @@ def _diff(c: dict, scale: float = 1.0, unit: str = "") -> str:
 
 
 def _mean(s: dict, scale: float = 1.0, unit: str = "") -> str:
+    if s["n"] == 1:
+        return f"{fmt(scale * s['mean'])}{unit} (one seed, no CI)"
     return f"{fmt(scale * s['mean'])}{unit} [95% CI {fmt(scale * s['ci95_low'])}, {fmt(scale * s['ci95_high'])}]"
 
 
