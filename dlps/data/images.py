@@ -48,3 +48,18 @@ def to_tensors(data: dict[str, np.ndarray], device: str = "cpu") -> dict:
         if k.startswith("y_"):
             t[k] = t[k].long()
     return t
+
+
+def train_per_seed(ctx, dataset: str, cfg: dict, seeds: list[int], section: str, run_seed) -> dict:
+    """Call `run_seed(data, seed, device)` on each seed's split of `dataset`; gather per-seed rows and history.
+
+    This is the `train` of every image experiment: the seed fixes the split here and, inside
+    `run_seed`, the initial weights and batch order, so variants compared under one seed are paired.
+    """
+    arrays, device = load(ctx.data, dataset), ctx.device
+    runs, history = [], []
+    for seed in seeds:
+        run, rows = run_seed(split(arrays, cfg, seed, section), seed, device)
+        runs.append(run)
+        history += rows
+    return {"runs": runs, "history": history}

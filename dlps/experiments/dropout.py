@@ -102,14 +102,8 @@ def run_seed(cfg: dict, p: float, data: dict[str, np.ndarray], seed: int, device
 def train(cfg: dict, variant: str, seeds: list[int], ctx) -> dict:
     """Every seed of one dropout rate: same data split, initial weights and batch order across rates."""
     p = float(variant)
-    mnist = images.load(ctx.data, "mnist")
-    device = ctx.device
-    runs, history = [], []
-    for seed in seeds:
-        run, rows = run_seed(cfg, p, images.split(mnist, cfg, seed, NAME), seed, device)
-        runs.append(run)
-        history += rows
-    return {"runs": runs, "history": history}
+    return images.train_per_seed(ctx, "mnist", cfg, seeds, NAME,
+                                 lambda data, seed, device: run_seed(cfg, p, data, seed, device))
 
 
 def _mean(runs: list[dict], metric: str) -> float:

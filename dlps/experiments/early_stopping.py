@@ -143,14 +143,8 @@ def run_seed(cfg: dict, data: dict[str, np.ndarray], seed: int, device: str = "c
 
 def train(cfg: dict, variant: str, seeds: list[int], ctx) -> dict:
     """Every seed's full run (its own training subset, initial weights and batch order)."""
-    fmnist = images.load(ctx.data, "fashion_mnist")
-    device = ctx.device
-    runs, history = [], []
-    for seed in seeds:
-        run, rows = run_seed(cfg, images.split(fmnist, cfg, seed, NAME), seed, device)
-        runs.append(run)
-        history += rows
-    return {"runs": runs, "history": history}
+    return images.train_per_seed(ctx, "fashion_mnist", cfg, seeds, NAME,
+                                 lambda data, seed, device: run_seed(cfg, data, seed, device))
 
 
 def _paired(rows: list[dict], a: str, b: str, label_a: str, label_b: str) -> dict:

@@ -131,14 +131,8 @@ def run_seed(cfg: dict, lam: float, data: dict[str, np.ndarray], seed: int, devi
 def train(cfg: dict, variant: str, seeds: list[int], ctx) -> dict:
     """Every seed of one λ: same data split, initial weights and batch order across λ values."""
     lam = float(variant)
-    cifar = images.load(ctx.data, "cifar10")
-    device = ctx.device
-    runs, history = [], []
-    for seed in seeds:
-        run, rows = run_seed(cfg, lam, images.split(cifar, cfg, seed, NAME), seed, device)
-        runs.append(run)
-        history += rows
-    return {"runs": runs, "history": history}
+    return images.train_per_seed(ctx, "cifar10", cfg, seeds, NAME,
+                                 lambda data, seed, device: run_seed(cfg, lam, data, seed, device))
 
 
 def _mean(runs: list[dict], metric: str) -> float:
