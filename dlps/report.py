@@ -171,6 +171,12 @@ def methods_section(doc: Doc, params: dict):
              "random in a run: the data draw or subset, the initial weights and the order of mini-batches; compared "
              "variants use the same seeds, so they share data, initialisation and data order, and differ only in the "
              "factor under study.")
+    splits = "; ".join(f"{name}: {params[name]['n_train']} training and {params[name]['n_val']} validation examples"
+                       for name in REGISTRY if {"n_train", "n_val"} <= set(params[name]))
+    sizes = ", ".join(f"{d} {json.dumps(read_json(Path('metrics/datasets') / f'{d}.json')['stats'])}"
+                      for d in params["data"]["datasets"])
+    doc.para(f"Splits. Each seed draws its own training subset and a disjoint validation split from the official "
+             f"training set ({splits}); the official test set is used whole. Dataset sizes as decoded: {sizes}.")
     doc.para("Selection and testing. Where a choice is made (a dropout rate, an L2 strength, an epoch, a model), it is "
              "made on a validation split carved from the training data; the test set is evaluated once, for the "
              "chosen configuration and the baselines it is compared with.")
