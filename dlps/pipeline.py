@@ -100,10 +100,8 @@ def load_runs(params: dict, name: str) -> dict[str, list[dict]]:
     return runs
 
 
-def evaluate(params: dict, name: str) -> dict:
-    """Aggregate over seeds and run the experiment's comparisons; writes metrics/<name>.json."""
-    exp = experiment(params, name)
-    runs = load_runs(params, name)
+def aggregate(exp, cfg: dict, runs: dict[str, list[dict]]) -> dict:
+    """Summaries over seeds per variant and metric, plus the experiment's comparisons (no files touched)."""
 
     def paired(a: str, b: str, metric: str, test: str = "t", alternative: str = "two-sided") -> dict:
         result = stats.paired_test([r[metric] for r in runs[a]], [r[metric] for r in runs[b]],
@@ -111,9 +109,15 @@ def evaluate(params: dict, name: str) -> dict:
         return {"a": a, "b": b, "metric": metric, **result}
 
     summary = {v: {m: stats.summarize([r[m] for r in rows]) for m in exp.METRICS} for v, rows in runs.items()}
-    analysis = exp.analyze(params[name], runs, paired)
-    metrics = {"experiment": name, "seeds": seeds_for(params, name), "variants": summary,
-               "comparisons": analysis["comparisons"], "derived": analysis["derived"]}
+    analysis = exp.analyze(cfg, runs, paired)
+    return {"seeds": [r["seed"] for r in next(iter(runs.values()))], "variants": summary,
+            "comparisons": analysis["comparisons"], "derived": analysis["derived"]}
+
+
+def evaluate(params: dict, name: str) -> dict:
+    """Aggregate exactly the runs params list; writes metrics/<name>.json."""
+    exp = experiment(params, name)
+    metrics = {"experiment": name, **aggregate(exp, params[name], load_runs(params, name))}
     write_json(metrics_file(name), metrics)
     return metrics
 

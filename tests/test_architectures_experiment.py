@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from dlps import stats
 from dlps.experiments import architectures as exp
 from dlps.params import ParamError
+from dlps.pipeline import aggregate
 from dlps.tasks import adding_problem
 
 CFG = {"seeds": [0, 1, 2], "threads": 1, "variants": list(exp.CONFIGS), "lags": [5, 10], "hidden": 8, "batch": 16, "lr": 1e-2,
@@ -116,13 +116,7 @@ def fake_runs(rates: dict, lags=(5, 10), n=4):
 
 
 def metrics_for(cfg, runs):
-    def paired(a, b, metric, test="t", alternative="two-sided"):
-        return {"a": a, "b": b, "metric": metric, **stats.paired_test(
-            [r[metric] for r in runs[a]], [r[metric] for r in runs[b]], test=test, alternative=alternative)}
-
-    m = {"seeds": [r["seed"] for r in runs["rnn"]],
-         "variants": {v: {k: stats.summarize([r[k] for r in rows]) for k in exp.METRICS} for v, rows in runs.items()}}
-    return m | exp.analyze(cfg, runs, paired)
+    return aggregate(exp, cfg, runs)
 
 
 def test_findings_when_gated_cells_solve_it_and_a_gate_matters():

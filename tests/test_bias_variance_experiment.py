@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from dlps import stats
 from dlps.experiments import bias_variance as exp
 from dlps.params import ParamError
+from dlps.pipeline import aggregate
 
 CFG = {"seeds": [0, 1, 2], "n_datasets": 200, "n_train": 30, "n_test": 100, "noise_std": 0.3,
        "dd_n_train": 20, "dd_n_test": 200, "dd_input_dim": 5, "dd_noise_std": 0.2, "dd_draws": 10,
@@ -20,9 +20,7 @@ def runs():
 
 
 def metrics_for(cfg, runs):
-    m = {"seeds": cfg["seeds"], "variants": {v: {k: stats.summarize([r[k] for r in rows]) for k in exp.METRICS}
-                                             for v, rows in runs.items()}}
-    return m | exp.analyze(cfg, runs, None)
+    return aggregate(exp, cfg, runs)
 
 
 def test_schema_accepts_cfg_and_check_rejects_a_single_seed():

@@ -5,7 +5,14 @@ import itertools
 import pytest
 import torch
 
-from dlps.models.cells import GRUCell, LSTMCell, Recurrent, RNNCell, SequenceRegressor, copy_from_builtin
+from dlps.models.cells import (
+    GRUCell,
+    LSTMCell,
+    Recurrent,
+    RNNCell,
+    SequenceRegressor,
+    copy_from_builtin,
+)
 
 D, H, B, T = 3, 5, 4, 7
 PAIRS = [(RNNCell, torch.nn.RNN), (LSTMCell, torch.nn.LSTM), (GRUCell, torch.nn.GRU)]

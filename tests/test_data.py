@@ -12,8 +12,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tinydata import (SHAKESPEARE, cifar_jpeg_tar, cifar_pickle_tar, idx_bytes, imdb_tar, make_mirror, tar_bytes,
-                      write_sha256sums)
+from tinydata import (
+    SHAKESPEARE,
+    cifar_jpeg_tar,
+    cifar_pickle_tar,
+    idx_bytes,
+    imdb_tar,
+    make_mirror,
+    tar_bytes,
+    write_sha256sums,
+)
 
 from dlps.data import decode, fetch
 from dlps.data.fetch import DataError

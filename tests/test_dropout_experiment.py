@@ -7,9 +7,9 @@ import pytest
 import yaml
 from tinydata import image_classes
 
-from dlps import stats
 from dlps.experiments import dropout as exp
 from dlps.params import ParamError
+from dlps.pipeline import aggregate
 
 CFG = {"p": [0.0, 0.2, 0.5], "n_train": 60, "n_val": 40, "hidden": [32, 32], "epochs": 4, "batch_size": 16,
        "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "bf16": False, "alpha": 0.05}
@@ -61,13 +61,7 @@ def test_train_is_deterministic_and_records_history(ctx):
 
 
 def metrics_for(cfg, runs):
-    def paired(a, b, metric, test="t", alternative="two-sided"):
-        return {"a": a, "b": b, "metric": metric, **stats.paired_test(
-            [r[metric] for r in runs[a]], [r[metric] for r in runs[b]], test=test, alternative=alternative)}
-
-    m = {"seeds": [r["seed"] for r in runs["0.0"]],
-         "variants": {v: {k: stats.summarize([r[k] for r in rows]) for k in exp.METRICS} for v, rows in runs.items()}}
-    return m | exp.analyze(cfg, runs, paired)
+    return aggregate(exp, cfg, runs)
 
 
 def fake_runs(acc: dict[str, float], val: dict[str, float], epochs=100):

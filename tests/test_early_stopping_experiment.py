@@ -8,10 +8,10 @@ import pytest
 import torch
 from tinydata import image_classes
 
-from dlps import stats
 from dlps.data import images
 from dlps.experiments import early_stopping as exp
 from dlps.params import ParamError
+from dlps.pipeline import aggregate
 
 CFG = {"patience": [1, 2, 3], "default_patience": 2, "min_delta": 0.0, "max_epochs": 12, "n_train": 60,
        "n_val": 40, "hidden": [64, 64], "batch_size": 16, "optimizer": "adam", "lr": 0.01, "momentum": 0.9,
@@ -119,10 +119,7 @@ def test_train_is_deterministic_and_per_patience_metrics_are_consistent(ctx):
 
 
 def metrics_for(cfg, rows):
-    runs = {"all": rows}
-    m = {"seeds": [r["seed"] for r in rows],
-         "variants": {"all": {k: stats.summarize([r[k] for r in rows]) for k in exp.METRICS}}}
-    return m | exp.analyze(cfg, runs, None)
+    return aggregate(exp, cfg, {"all": rows})
 
 
 def fake_rows(max_epochs=40, stops=(8, 12, 20), full_acc=0.85, restored=(0.851, 0.852, 0.853)):

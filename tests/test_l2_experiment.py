@@ -8,9 +8,9 @@ import yaml
 from dvc.utils.serialize._yaml import loads_yaml
 from tinydata import image_classes
 
-from dlps import stats
 from dlps.experiments import l2 as exp
 from dlps.params import ParamError
+from dlps.pipeline import aggregate
 
 CFG = {"lam": [0, 1.0e-4, 1.0e-3, 1.0e-2, 1.0e-1], "claim_lam": 1.0e-3, "n_train": 60, "n_val": 40,
        "channels": [4, 8], "hidden": 16, "epochs": 3, "batch_size": 16, "optimizer": "sgd", "lr": 0.05,
@@ -79,13 +79,7 @@ def test_penalty_shrinks_weights_and_hist_counts_every_weight(ctx):
 
 
 def metrics_for(cfg, runs):
-    def paired(a, b, metric, test="t", alternative="two-sided"):
-        return {"a": a, "b": b, "metric": metric, **stats.paired_test(
-            [r[metric] for r in runs[a]], [r[metric] for r in runs[b]], test=test, alternative=alternative)}
-
-    m = {"seeds": [r["seed"] for r in runs["0"]],
-         "variants": {v: {k: stats.summarize([r[k] for r in rows]) for k in exp.METRICS} for v, rows in runs.items()}}
-    return m | exp.analyze(cfg, runs, paired)
+    return aggregate(exp, cfg, runs)
 
 
 WOBBLE = [0.0, 1.0, -1.0]

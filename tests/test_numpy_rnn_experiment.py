@@ -8,11 +8,12 @@ import math
 import numpy as np
 import pytest
 
-from dlps import pipeline, stats
+from dlps import pipeline
 from dlps.errors import UserError
 from dlps.experiments import numpy_rnn as exp
 from dlps.models import ngram
 from dlps.params import ParamError
+from dlps.pipeline import aggregate
 
 # A short verse repeated: a bigram cannot tell which line comes next, a small RNN learns the whole cycle.
 TEXT = ("First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\n"
@@ -53,10 +54,7 @@ def trained(ctx):
 
 
 def metrics_for(cfg, rows):
-    runs = {"rnn": rows}
-    m = {"seeds": [r["seed"] for r in rows],
-         "variants": {"rnn": {k: stats.summarize([r[k] for r in rows]) for k in exp.METRICS}}}
-    return m | exp.analyze(cfg, runs, None)
+    return aggregate(exp, cfg, {"rnn": rows})
 
 
 def test_schema_accepts_the_config_and_check_rejects_cross_key_errors():

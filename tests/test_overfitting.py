@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from dlps import stats
 from dlps.experiments import overfitting as exp
+from dlps.pipeline import aggregate
 
 CFG = {"seeds": list(range(12)), "degrees": [1, 3, 15], "n_train": 30, "n_test": 500, "noise_std": 0.3,
        "alpha": 0.01}
@@ -24,15 +24,7 @@ def test_fit_recovers_an_exact_polynomial():
 
 
 def metrics_for(cfg):
-    runs = {v: exp.train(cfg, v, cfg["seeds"], None)["runs"] for v in exp.variants(cfg)}
-
-    def paired(a, b, metric, test="t", alternative="two-sided"):
-        return {"a": a, "b": b, "metric": metric, **stats.paired_test(
-            [r[metric] for r in runs[a]], [r[metric] for r in runs[b]], test=test, alternative=alternative)}
-
-    m = {"seeds": cfg["seeds"], "variants": {v: {k: stats.summarize([r[k] for r in rows]) for k in exp.METRICS}
-                                             for v, rows in runs.items()}}
-    return m | exp.analyze(cfg, runs, paired)
+    return aggregate(exp, cfg, {v: exp.train(cfg, v, cfg["seeds"], None)["runs"] for v in exp.variants(cfg)})
 
 
 def test_findings_show_under_and_overfitting():

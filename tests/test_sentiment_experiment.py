@@ -6,12 +6,13 @@ import json
 
 import numpy as np
 import pytest
+from tinydata import WORDS
 
-from dlps import stats, text
+from dlps import text
 from dlps.errors import UserError
 from dlps.experiments import sentiment as exp
 from dlps.params import ParamError
-from tinydata import WORDS
+from dlps.pipeline import aggregate
 
 CFG = {"seeds": [0, 1], "models": ["tfidf", "lstm", "bilstm", "gru"], "n_val": 10, "vocab_size": 100, "max_len": 20,
        "truncate": "tail", "embed_dim": 8, "hidden": 8, "dropout": 0.2, "epochs": 2, "patience": 2, "batch_size": 8,
@@ -120,13 +121,7 @@ def test_check_requires_the_baseline():
 
 
 def metrics_for(cfg, runs):
-    def paired(a, b, metric, test="t", alternative="two-sided"):
-        return {"a": a, "b": b, "metric": metric, **stats.paired_test(
-            [r[metric] for r in runs[a]], [r[metric] for r in runs[b]], test=test, alternative=alternative)}
-
-    m = {"seeds": cfg["seeds"], "variants": {v: {k: stats.summarize([r[k] for r in rows]) for k in exp.METRICS}
-                                             for v, rows in runs.items()}}
-    return m | exp.analyze(cfg, runs, paired)
+    return aggregate(exp, cfg, runs)
 
 
 def fake_runs(accs: dict[str, list[float]]) -> dict:

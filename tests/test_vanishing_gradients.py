@@ -8,10 +8,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dlps import stats
 from dlps.experiments import vanishing_gradients as exp
 from dlps.models.cells import RNNCell
 from dlps.params import ParamError
+from dlps.pipeline import aggregate
 
 CPU = SimpleNamespace(device="cpu")
 TINY = {"lengths": [10, 30], "rhos": [0.5, 1.0, 1.5], "hidden": 8, "batch": 16, "early_steps": 2,
@@ -90,14 +90,7 @@ def test_check_rejects_inconsistent_params():
 def metrics_for(cfg, seeds=(0, 1)):
     runs = {v: exp.train(cfg, v, list(seeds), CPU) for v in exp.variants(cfg)}
     rows = {v: r["runs"] for v, r in runs.items()}
-
-    def paired(a, b, metric, test="t", alternative="two-sided"):
-        return {"a": a, "b": b, "metric": metric, **stats.paired_test(
-            [r[metric] for r in rows[a]], [r[metric] for r in rows[b]], test=test, alternative=alternative)}
-
-    m = {"seeds": list(seeds), "variants": {v: {k: stats.summarize([r[k] for r in rr]) for k in exp.METRICS}
-                                            for v, rr in rows.items()}}
-    return m | exp.analyze(cfg, rows, paired), rows, {v: r["history"] for v, r in runs.items()}
+    return aggregate(exp, cfg, rows), rows, {v: r["history"] for v, r in runs.items()}
 
 
 @pytest.fixture(scope="module")
