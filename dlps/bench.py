@@ -20,7 +20,7 @@ def _median_time(fn, repeats: int = 5, warmup: int = 1) -> float:
 
 
 def matmul_ceiling(dtype_name: str, n: int = 2048) -> float:
-    """FLOP/s of an n×n matmul in the given dtype (2n³ FLOPs), median of repeats."""
+    """FLOP/s of an n×n matmul in the given dtype (2n³ FLOPs), median of repeats, at the current thread count."""
     import torch
 
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[dtype_name]
@@ -28,20 +28,27 @@ def matmul_ceiling(dtype_name: str, n: int = 2048) -> float:
     return 2 * n ** 3 / _median_time(lambda: a @ b)
 
 
-def _train_steps(model, x, y, loss_fn, steps: int, bf16: bool):
+def _train_steps(model, x, y, loss_fn, steps: int, bf16: bool, forward=None):
+    """Median seconds per optimizer step (forward under autocast if bf16, backward, SGD with momentum)."""
     import torch
 
     opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    forward = forward or model
 
     def run():
         for _ in range(steps):
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                loss = loss_fn(model(x), y)
+                out = forward(x)
+            loss = loss_fn(out.float(), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
 
     return _median_time(run, repeats=3) / steps
+
+
+def _rates(samples: int, flops: int, step_s: float) -> dict:
+    return {"samples_per_s": samples / step_s, "flops_per_s": flops / step_s, "flops_per_step": flops}
 
 
 def mlp(sizes: list[int], batch: int, bf16: bool) -> dict:
@@ -54,16 +61,16 @@ def mlp(sizes: list[int], batch: int, bf16: bool) -> dict:
     x, y = torch.randn(batch, sizes[0]), torch.randint(0, sizes[-1], (batch,))
     step = _train_steps(model, x, y, torch.nn.functional.cross_entropy, 20, bf16)
     flops = 6 * batch * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
-    return {"samples_per_s": batch / step, "flops_per_s": flops / step}
+    return _rates(batch, flops, step)
 
 
-def cnn(batch: int, bf16: bool, channels_last: bool) -> dict:
-    """The SmallCNN's training step; FLOPs counted over its conv and linear layers (×3 for training)."""
+def cnn(channels: list[int], hidden: int, batch: int, bf16: bool, channels_last: bool) -> dict:
+    """The SmallCNN's training step on 3×32×32 input; FLOPs counted over its conv and linear layers (×3)."""
     import torch
 
     from dlps.models.vision import SmallCNN
 
-    model = SmallCNN(10)
+    model = SmallCNN(10, tuple(channels), hidden)
     x, y = torch.randn(batch, 3, 32, 32), torch.randint(0, 10, (batch,))
     if channels_last:
         model, x = model.to(memory_format=torch.channels_last), x.to(memory_format=torch.channels_last)
@@ -82,21 +89,39 @@ def cnn(batch: int, bf16: bool, channels_last: bool) -> dict:
         model(x[:1])
     for h in hooks:
         h.remove()
-    step = _train_steps(model, x, y, torch.nn.functional.cross_entropy, 5, bf16)
-    return {"samples_per_s": batch / step, "flops_per_s": 3 * forward * batch / step}
+    step = _train_steps(model, x, y, torch.nn.functional.cross_entropy, 10, bf16)
+    return _rates(batch, 3 * forward * batch, step)
 
 
-def lstm(hidden: int, length: int, batch: int, input_size: int = 2) -> dict:
-    """A torch.nn.LSTM regression step: 2·4H(D+H) FLOPs per sample per step forward, ×3 for training."""
+def recurrent_regressor(kind: str, hidden: int, length: int, batch: int, input_size: int = 2) -> dict:
+    """A torch.nn.LSTM/GRU regression step (the adding problem's model): gates·2H(D+H) FLOPs per sample per
+    step forward, ×3 for training."""
     import torch
 
     from dlps.models.cells import SequenceRegressor
 
-    model = SequenceRegressor("lstm", hidden, input_size=input_size)
+    model = SequenceRegressor(kind, hidden, input_size=input_size)
     x, y = torch.randn(batch, length, input_size), torch.randn(batch)
     step = _train_steps(model, x, y, torch.nn.functional.mse_loss, 5, False)
-    flops = 3 * 2 * 4 * hidden * (input_size + hidden) * length * batch
-    return {"samples_per_s": batch / step, "flops_per_s": flops / step}
+    return _rates(batch, 3 * 2 * GATES[kind] * hidden * (input_size + hidden) * length * batch, step)
+
+
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+
+
+def text_classifier(kind: str, vocab: int, embed: int, hidden: int, length: int, batch: int, bf16: bool) -> dict:
+    """The sentiment model's training step on full-length batches (embedding, one LSTM/GRU, linear read-out):
+    gates·2H(E+H) FLOPs per token forward, ×3 for training."""
+    import torch
+
+    from dlps.text import rnn_classifier
+
+    model = rnn_classifier(vocab, embed, hidden, kind, False, 0.0)
+    x, y = torch.randint(2, vocab, (batch, length)), torch.randint(0, 2, (batch,)).float()
+    lengths = torch.full((batch,), length)
+    step = _train_steps(model, x, y, torch.nn.functional.binary_cross_entropy_with_logits, 3, bf16,
+                        forward=lambda inp: model(inp, lengths))
+    return _rates(batch, 3 * 2 * GATES[kind] * hidden * (embed + hidden) * length * batch, step)
 
 
 def numpy_rnn(vocab: int, hidden: int, length: int, batch: int) -> dict:
@@ -118,52 +143,90 @@ def numpy_rnn(vocab: int, hidden: int, length: int, batch: int) -> dict:
             opt.step(params, grads)
 
     step = _median_time(run, repeats=3) / 5
-    flops = 3 * 2 * (hidden * hidden + vocab * hidden) * length * batch
-    return {"samples_per_s": batch * length / step, "flops_per_s": flops / step}
+    return _rates(batch * length, 3 * 2 * (hidden * hidden + vocab * hidden) * length * batch, step)
 
 
 def dvc_overhead() -> dict:
-    """`dvc repro` with nothing to do, and the start-up cost of a stage process (Python + dlps + torch)."""
+    """`dvc repro` with nothing to do (measured only when `dvc status` finds the pipeline up to date, so the bench
+    never runs a stage), and the start-up cost of a stage process (Python + dlps + torch)."""
     def timed(cmd):
         return _median_time(lambda: subprocess.run(cmd, capture_output=True, check=False), repeats=3, warmup=0)
 
-    return {"dvc_repro_noop_s": timed(["dvc", "repro"]),
+    clean = subprocess.run(["dvc", "status", "--quiet"], capture_output=True, check=False).returncode == 0
+    return {"dvc_repro_noop_s": timed(["dvc", "repro"]) if clean else None,
             "import_dlps_pipeline_s": timed([sys.executable, "-c", "import dlps.cli, dlps.pipeline"]),
             "import_torch_s": timed([sys.executable, "-c", "import torch"])}
 
 
-def run(threads: int) -> dict:
-    """Every measurement, in one run, so the ratios are taken under the same conditions."""
+def workloads(params: dict, threads: int) -> list[tuple]:
+    """(name, precision, threads, measure) for each model family, at the experiments' params: the thread count
+    each experiment's stage uses (one for the one-thread recurrent models) and its precision."""
+    d, l2, s, a, r = (params[k] for k in ("dropout", "l2", "sentiment", "architectures", "numpy_rnn"))
+    cnn_precision = "bf16" if l2["bf16"] else "fp32"
+    text_precision = "bf16" if s["bf16"] else "fp32"
+    lag = max(a["lags"])
+    one = s["threads"] or threads
+    return [
+        (f"MLP 784-{'-'.join(map(str, d['hidden']))}-10, batch {d['batch_size']} (dropout)", "fp32", threads,
+         lambda: mlp([784, *d["hidden"], 10], d["batch_size"], False)),
+        (f"SmallCNN {l2['channels']}, hidden {l2['hidden']}, batch {l2['batch_size']} (l2)", "fp32", threads,
+         lambda: cnn(l2["channels"], l2["hidden"], l2["batch_size"], False, False)),
+        (f"SmallCNN {l2['channels']}, hidden {l2['hidden']}, batch {l2['batch_size']}"
+         f"{', channels_last' if l2['channels_last'] else ''} (l2)", cnn_precision, threads,
+         lambda: cnn(l2["channels"], l2["hidden"], l2["batch_size"], l2["bf16"], l2["channels_last"])),
+        (f"LSTM embed {s['embed_dim']}, hidden {s['hidden']}, length {s['max_len']}, batch {s['batch_size']} "
+         "(sentiment)", text_precision, one,
+         lambda: text_classifier("lstm", s["vocab_size"], s["embed_dim"], s["hidden"], s["max_len"], s["batch_size"],
+                                 s["bf16"])),
+        (f"GRU embed {s['embed_dim']}, hidden {s['hidden']}, length {s['max_len']}, batch {s['batch_size']} "
+         "(sentiment)", text_precision, one,
+         lambda: text_classifier("gru", s["vocab_size"], s["embed_dim"], s["hidden"], s["max_len"], s["batch_size"],
+                                 s["bf16"])),
+        (f"LSTM hidden {a['hidden']}, length {lag}, batch {a['batch']} (architectures)", "fp32",
+         a["threads"] or threads, lambda: recurrent_regressor("lstm", a["hidden"], lag, a["batch"])),
+        (f"NumPy char-RNN vocab 65, hidden {r['hidden']}, length {r['seq_len']}, batch {r['batch']} (numpy_rnn)",
+         "fp32", r["threads"] or threads, lambda: numpy_rnn(65, r["hidden"], r["seq_len"], r["batch"])),
+    ]
+
+
+def run(params: dict, threads: int) -> dict:
+    """Every measurement, in one run, so the ratios are taken under the same conditions. Each workload is
+    compared with the matmul ceiling at its own precision and thread count."""
     import torch
+    from threadpoolctl import threadpool_limits
 
-    torch.set_num_threads(threads)
     torch.manual_seed(0)
-    ceil = {"fp32": matmul_ceiling("fp32"), "bf16": matmul_ceiling("bf16")}
-    rows = []
-
-    def add(name, precision, result):
-        rows.append({"workload": name, "precision": precision, **result,
-                     "fraction_of_ceiling": result["flops_per_s"] / ceil["bf16" if precision == "bf16" else "fp32"]})
-
-    add("MLP 784-512-512-10, batch 128", "fp32", mlp([784, 512, 512, 10], 128, False))
-    add("MLP 784-512-512-10, batch 128", "bf16", mlp([784, 512, 512, 10], 128, True))
-    add("SmallCNN, batch 128", "fp32", cnn(128, False, False))
-    add("SmallCNN, batch 128, channels_last", "bf16", cnn(128, True, True))
-    add("LSTM hidden 64, length 100, batch 64", "fp32", lstm(64, 100, 64))
-    add("NumPy char-RNN vocab 65, hidden 128, length 64, batch 32", "fp32", numpy_rnn(65, 128, 64, 32))
-    return {"threads": threads, "matmul_ceiling_flops_per_s": ceil, "workloads": rows, "overhead": dvc_overhead()}
+    ceilings, rows = {}, []
+    for name, precision, n, measure in workloads(params, threads):
+        torch.set_num_threads(n)
+        with threadpool_limits(n):  # NumPy's BLAS too
+            if (precision, n) not in ceilings:
+                ceilings[precision, n] = matmul_ceiling(precision)
+            result = measure()
+        rows.append({"workload": name, "precision": precision, "threads": n, **result,
+                     "ceiling_flops_per_s": ceilings[precision, n],
+                     "fraction_of_ceiling": result["flops_per_s"] / ceilings[precision, n]})
+    torch.set_num_threads(threads)
+    for precision in ("fp32", "bf16"):
+        if (precision, threads) not in ceilings:
+            ceilings[precision, threads] = matmul_ceiling(precision)
+    return {"threads": threads,
+            "matmul_ceiling_flops_per_s": {f"{p}, {n} thread{'s' * (n > 1)}": c for (p, n), c in sorted(ceilings.items())},
+            "workloads": rows, "overhead": dvc_overhead()}
 
 
 def table(result: dict) -> str:
     """The benchmark as a Markdown table."""
-    ceil = result["matmul_ceiling_flops_per_s"]
-    lines = [f"Matmul ceiling ({result['threads']} threads): fp32 {ceil['fp32'] / 1e9:.1f} GFLOP/s, "
-             f"bf16 {ceil['bf16'] / 1e9:.1f} GFLOP/s", "",
-             "| workload | precision | samples/s | GFLOP/s | fraction of ceiling |", "|---|---|---|---|---|"]
+    ceil = ", ".join(f"{k} {v / 1e9:.1f}" for k, v in result["matmul_ceiling_flops_per_s"].items())
+    lines = [f"Matmul ceilings (GFLOP/s): {ceil}", "",
+             "| workload | precision | threads | samples/s | GFLOP/s | fraction of its ceiling |",
+             "|---|---|---|---|---|---|"]
     for r in result["workloads"]:
-        lines.append(f"| {r['workload']} | {r['precision']} | {r['samples_per_s']:.0f} | {r['flops_per_s'] / 1e9:.1f} | "
-                     f"{100 * r['fraction_of_ceiling']:.0f}% |")
+        lines.append(f"| {r['workload']} | {r['precision']} | {r['threads']} | {r['samples_per_s']:.0f} | "
+                     f"{r['flops_per_s'] / 1e9:.1f} | {100 * r['fraction_of_ceiling']:.0f}% |")
     o = result["overhead"]
-    lines += ["", f"`dvc repro` with nothing to do: {o['dvc_repro_noop_s']:.2f} s; importing dlps for a stage: "
+    noop = ("not measured (the pipeline is not up to date: run `dvc repro` first)" if o["dvc_repro_noop_s"] is None
+            else f"{o['dvc_repro_noop_s']:.2f} s")
+    lines += ["", f"`dvc repro` with nothing to do: {noop}; importing dlps for a stage: "
                   f"{o['import_dlps_pipeline_s']:.2f} s; importing torch: {o['import_torch_s']:.2f} s (medians)."]
     return "\n".join(lines) + "\n"

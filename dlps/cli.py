@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from contextlib import contextmanager
 
-from dlps.runtime import timed  # first: its import time marks the stage's start
+from dlps.timing import timed  # first: its import time marks the stage's start
 
 
 @contextmanager

@@ -13,7 +13,7 @@ from importlib import metadata
 from pathlib import Path
 
 from dlps.io import atomic_dir, read_json
-from dlps.pipeline import experiment, figures_dir, metrics_file, seeds_for, timing_file
+from dlps.pipeline import experiment, figures_dir, metrics_file, seeds_for, timing_file, train_stages
 from dlps.report_text import fmt, fmt_p
 
 REPORT_DIR = Path("report")
@@ -188,20 +188,29 @@ def methods_section(doc: Doc, params: dict):
              "level, and its sentence is generated from the metrics, so it says so when an effect is absent.")
 
 
-def stage_times(params: dict) -> list[tuple[str, float, float]]:
-    """(stage, wall s, peak MiB) for every stage of the DAG that params define, in DAG order."""
+def stage_times(params: dict) -> list[dict]:
+    """The timing record (stage, started, wall_s, peak_rss_mib) of every stage of the DAG that params define,
+    in DAG order."""
     from dlps.experiments import REGISTRY
 
     names = [f"{kind}@{d}" for d in params["data"]["datasets"] for kind in ("download", "prepare")]
-    for name, exp in REGISTRY.items():
-        names += [f"train_{name}@{v}" for v in exp.variants(params[name])] + [f"evaluate@{name}", f"plots@{name}"]
-    rows = []
-    for stage in names:
-        path = timing_file(stage)
-        if path.is_file():
-            t = read_json(path)
-            rows.append((stage, t["wall_s"], t["peak_rss_mib"]))
-    return rows
+    for name in REGISTRY:
+        names += train_stages(params, name) + [f"evaluate@{name}", f"plots@{name}"]
+    return [read_json(timing_file(stage)) for stage in names if timing_file(stage).is_file()]
+
+
+def run_cost(times: list[dict]) -> dict:
+    """Total and median stage time, the largest stage peak memory, and the span from the first stage's start to
+    the last one's end (the wall time of the run, DVC's own work included, when every stage ran in one
+    `dvc repro`; None if a record has no start time)."""
+    import statistics
+
+    walls = [t["wall_s"] for t in times]
+    span = None
+    if times and all("started" in t for t in times):
+        span = max(t["started"] + t["wall_s"] for t in times) - min(t["started"] for t in times)
+    return {"total_s": sum(walls), "median_s": statistics.median(walls) if walls else 0.0, "span_s": span,
+            "peak_mib": max((t["peak_rss_mib"] for t in times), default=0.0)}
 
 
 def reproducibility(doc: Doc, params: dict):
@@ -224,6 +233,7 @@ def reproducibility(doc: Doc, params: dict):
         except metadata.PackageNotFoundError:
             pass
     times = stage_times(params)
+    cost = run_cost(times)
     doc.heading(3, "Environment")
     doc.table(["item", "value"], [
         ["git revision of code and params", rev + (" (with uncommitted changes to code or params)" if dirty else "")],
@@ -232,11 +242,17 @@ def reproducibility(doc: Doc, params: dict):
         ["CPU", f"{_cpu_model()}, {os.cpu_count()} logical cores; device setting {params['device']}, "
                 f"threads setting {params['threads']} (0 = all cores)"],
         ["packages", ", ".join(versions)],
-        ["total wall time of the recorded stages", f"{sum(t for _, t, _ in times):.1f} s"],
-        ["largest peak memory of one stage", f"{max((m for _, _, m in times), default=0):.0f} MiB"],
+        ["total wall time of the recorded stages", f"{cost['total_s']:.1f} s"],
+        ["median wall time of one stage", f"{cost['median_s']:.1f} s over {len(times)} stages"],
+        ["first stage start to last stage end", "not recorded" if cost["span_s"] is None else
+         f"{cost['span_s']:.1f} s (the run's wall time, DVC included, when every stage ran in one `dvc repro`)"],
+        ["largest peak memory of one stage", f"{cost['peak_mib']:.0f} MiB"],
     ])
     doc.heading(3, "Stage times")
-    doc.table(["stage", "wall time (s)", "peak memory (MiB)"], [[s, f"{t:.1f}", f"{m:.0f}"] for s, t, m in times])
+    doc.para("A stage that ran worker processes counts its own peak memory plus that many times its largest "
+             "worker's (an upper bound).")
+    doc.table(["stage", "wall time (s)", "peak memory (MiB)", "workers"],
+              [[t["stage"], f"{t['wall_s']:.1f}", f"{t['peak_rss_mib']:.0f}", str(t.get("workers", 0))] for t in times])
     doc.heading(3, "Reproduce")
     doc.code("pip install -e .\nDLPS_MIRROR=/path/to/mirror dvc repro   # or leave DLPS_MIRROR unset to download\n"
              f"git checkout {rev[:12]} && dvc repro                        # this exact revision")
@@ -267,7 +283,7 @@ def build(params: dict) -> None:
     doc.table(["experiment", "question", "headline (95% CI)", "verdict"], [
         [REGISTRY[n].TITLE, REGISTRY[n].QUESTION, headline(n, params[n], metrics[n]), VERDICT_TEXT[verdict(findings[n])]]
         for n in REGISTRY])
-    claims_section(doc, findings, sum(t for _, t, _ in stage_times(params)))
+    claims_section(doc, findings, run_cost(stage_times(params))["total_s"])
     methods_section(doc, params)
     for name in REGISTRY:
         experiment_section(doc, params, name, findings[name], metrics[name])
@@ -286,14 +302,16 @@ def readme_results(params: dict, findings: dict) -> str:
     from dlps.claims import judge
     from dlps.experiments import REGISTRY
 
-    times = stage_times(params)
+    cost = run_cost(stage_times(params))
     doc = Doc()
     doc.table(["experiment", "verdict", "findings shown"], [
         [REGISTRY[n].TITLE, VERDICT_TEXT[verdict(findings[n])],
          f"{sum(f['shown'] for f in findings[n])} of {len(findings[n])}"] for n in REGISTRY])
-    doc.table(["old claim", "verdict"], [[r["claim"], r["verdict"]] for r in judge(findings, sum(t for _, t, _ in times))])
-    doc.para(f"Last full run: {sum(t for _, t, _ in times) / 60:.1f} minutes of recorded stage time; the largest "
-             f"peak memory of one stage was {max((m for _, _, m in times), default=0) / 1024:.1f} GiB "
+    doc.table(["old claim", "verdict"], [[r["claim"], r["verdict"]] for r in judge(findings, cost["total_s"])])
+    span = "" if cost["span_s"] is None else (f", {cost['span_s'] / 60:.1f} minutes from the first stage's start "
+                                              "to the last one's end")
+    doc.para(f"Last full run: {cost['total_s'] / 60:.1f} minutes of recorded stage time{span}; the largest "
+             f"peak memory of one stage was {cost['peak_mib'] / 1024:.1f} GiB "
              "(stages run one at a time, so that plus the operating system's share is the RAM needed). "
              "Details: report/report.md.")
     return "\n".join(doc.md)

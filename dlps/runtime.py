@@ -1,18 +1,10 @@
-"""Process-level set-up for a stage: device, threads, seeding, and wall time / peak memory records."""
+"""Process-level set-up that can change a stage's results: device, threads and deterministic kernels."""
 
 from __future__ import annotations
 
 import os
-import random
-import resource
-import sys
-import time
-from contextlib import contextmanager
-from pathlib import Path
 
-from dlps.io import write_json
-
-_START = time.perf_counter()  # stages import this module first, so this is close to process start
+from dlps.errors import UserError
 
 
 def pick_device(setting: str) -> str:
@@ -24,7 +16,7 @@ def pick_device(setting: str) -> str:
     if setting == "auto":
         return next(d for d in ("cuda", "mps", "cpu") if available[d])
     if not available[setting]:
-        raise RuntimeError(f"device: got {setting!r} but it is not available here; use auto or cpu")
+        raise UserError(f"device: got {setting!r} but it is not available here; allowed: auto or cpu")
     return setting
 
 
@@ -37,29 +29,8 @@ def set_threads(threads: int) -> int:
     return n
 
 
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch, and ask torch for deterministic kernels where it has them."""
-    import numpy as np
+def deterministic() -> None:
+    """Ask torch for deterministic kernels wherever it has them (it warns where it has none)."""
+    import torch
 
-    random.seed(seed)
-    np.random.seed(seed)
-    if "torch" in sys.modules:
-        import torch
-
-        torch.manual_seed(seed)
-        torch.use_deterministic_algorithms(True, warn_only=True)
-
-
-def peak_rss_mib() -> float:
-    """Peak resident memory of this process (Linux reports KiB, macOS bytes)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
-
-
-@contextmanager
-def timed(path: Path, stage: str):
-    """Record the stage's wall time and peak memory in `path` (kept apart from results, which are
-    deterministic, so that re-runs give bit-identical metrics)."""
-    yield
-    write_json(path, {"stage": stage, "wall_s": round(time.perf_counter() - _START, 3),
-                      "peak_rss_mib": round(peak_rss_mib(), 1)})
+    torch.use_deterministic_algorithms(True, warn_only=True)

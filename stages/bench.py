@@ -13,8 +13,9 @@ def main(threads: int = typer.Option(0, help="torch threads; 0 = one per core"),
          out: Path = typer.Option(Path("metrics/bench"), help="folder for bench.json and bench.md")):
     from dlps.bench import run, table
     from dlps.io import write_json, write_text
+    from dlps.params import load
 
-    result = run(threads or os.cpu_count() or 1)
+    result = run(load(), threads or os.cpu_count() or 1)
     write_json(out / "bench.json", result)
     write_text(out / "bench.md", table(result))
     typer.echo(table(result))

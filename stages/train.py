@@ -1,4 +1,6 @@
-"""Stage train_<experiment>@<variant>: train one variant over all its seeds."""
+"""Stage train_<experiment>[@<variant>]: train one variant, or every variant, over all its seeds."""
+
+from typing import Optional
 
 import typer
 
@@ -8,8 +10,8 @@ app = typer.Typer(add_completion=False)
 
 
 @app.command()
-def main(experiment: str, variant: str):
-    with stage(f"train_{experiment}@{variant}") as params:
+def main(experiment: str, variant: Optional[str] = typer.Argument(None, help="default: every variant in params")):
+    with stage(f"train_{experiment}" + (f"@{variant}" if variant else "")) as params:
         from dlps.pipeline import train
 
         train(params, experiment, variant)

@@ -11,7 +11,7 @@ from dlps.params import ParamError
 from dlps.pipeline import aggregate
 from dlps.tasks import adding_problem
 
-CFG = {"seeds": [0, 1, 2], "threads": 1, "variants": list(exp.CONFIGS), "lags": [5, 10], "hidden": 8, "batch": 16, "lr": 1e-2,
+CFG = {"seeds": [0, 1, 2], "threads": 1, "workers": 1, "variants": list(exp.CONFIGS), "lags": [5, 10], "hidden": 8, "batch": 16, "lr": 1e-2,
        "clip": 1.0, "max_steps": 20, "eval_every": 10, "stop_after": 1, "n_val": 50, "n_test": 60,
        "success_mse": 0.01, "alpha": 0.05}
 

@@ -195,3 +195,116 @@ def test_exp_run_with_override_and_metrics_diff(project):
     run([sys.executable, "stages/compare.py", "HEAD", "--out", str(repo / "cmp.html")], repo, env)
     page = (repo / "cmp.md").read_text()
     assert "overfitting.degrees" in page and "variants.2.test_mse.mean" in page
+
+
+def _queue_status(repo: Path, env: dict, names: set[str]) -> dict[str, str]:
+    """`dvc queue status` as {experiment name: Queued|Running|Failed|Success}."""
+    out = run(["dvc", "queue", "status"], repo, env).stdout
+    return {parts[1]: parts[-1] for parts in map(str.split, out.splitlines()) if len(parts) >= 4 and parts[1] in names}
+
+
+def _live_queue_workers(repo: Path) -> dict[str, int | None]:
+    """This repo's queue workers still running ({record: pid}), from the record dvc-task keeps for each one.
+
+    `dvc queue status` cannot tell: its "Worker status" line relies on a celery broadcast the workers do not
+    answer, and reads "0 active, 0 idle" even while they run experiments (treeverse/dvc#10427, still so in 3.67).
+    """
+    live = {}
+    for record in (repo / ".dvc/tmp/exps/celery").glob("dvc-exp-worker-*.json"):
+        try:
+            info = json.loads(record.read_text())
+        except FileNotFoundError:  # removed by the worker's own clean-up
+            continue
+        except ValueError:  # being rewritten: ask again later
+            live[record.name] = None
+            continue
+        if info.get("returncode") is None and info.get("pid"):
+            try:
+                os.kill(info["pid"], 0)
+            except ProcessLookupError:
+                continue
+            live[record.name] = info["pid"]
+    return live
+
+
+def test_queued_experiments_run_in_parallel(project, tmp_path):
+    """A small grid through DVC's queue: two `-S` experiments queued, run by two workers at once, compared."""
+    import contextlib
+    import signal
+    import time
+
+    repo, env = project
+    noise = {"queued-noise-02": 0.2, "queued-noise-04": 0.4}
+    params_before = (repo / "params.yaml").read_bytes()
+    metrics_before = (repo / "metrics/overfitting.json").read_bytes()
+    assert yaml.safe_load(params_before)["overfitting"]["noise_std"] not in noise.values()
+    head = run(["git", "rev-parse", "HEAD"], repo, env).stdout.strip()
+    index = run(["git", "write-tree"], repo, env).stdout.strip()
+    # Queued experiments start from HEAD plus the stashed tracked changes: commit the workspace (as
+    # test_exp_run_with_override_and_metrics_diff does) so they start from the results already built.
+    run(["git", "add", "-A"], repo, env)
+    run(["git", "commit", "-qm", "queue baseline", "--allow-empty"], repo, env)
+    baseline = run(["git", "rev-parse", "HEAD"], repo, env).stdout.strip()
+    finished = False
+    try:
+        for name, value in noise.items():
+            run(["dvc", "exp", "run", "--queue", "-n", name, "-S", f"overfitting.noise_std={value}"], repo, env)
+        assert (repo / "params.yaml").read_bytes() == params_before  # queueing leaves the workspace alone
+        # The workers are daemons that inherit this command's stdout: with a pipe (capture_output), waiting
+        # for its end would wait for the workers to exit, i.e. for the whole queue. A file does not block.
+        log = tmp_path / "queue-start.log"
+        with log.open("w") as out:
+            r = subprocess.run(["dvc", "queue", "start", "-j", "2"], cwd=repo, env=env, stdout=out,
+                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        assert r.returncode == 0 and "Started '2'" in log.read_text(), log.read_text()
+        deadline, both_running, status = time.monotonic() + 300, False, {}
+        while time.monotonic() < deadline:
+            status = _queue_status(repo, env, set(noise))
+            both_running |= sorted(status.values()) == ["Running", "Running"]
+            if len(status) == len(noise) and all(s in ("Success", "Failed") for s in status.values()):
+                finished = True
+                break
+            time.sleep(1)
+        if not finished or any(s != "Success" for s in status.values()):
+            logs = {n: subprocess.run(["dvc", "queue", "logs", n], cwd=repo, env=env, capture_output=True,
+                                      text=True).stdout[-3000:] for n in noise}
+            pytest.fail(f"queue {'finished' if finished else 'timed out after 300 s'} with {status}:\n"
+                        + "\n".join(f"--- dvc queue logs {n}\n{text}" for n, text in logs.items()))
+        assert both_running, "the two experiments were never running at the same time"
+
+        rows = json.loads(run(["dvc", "exp", "show", "--json"], repo, env).stdout)
+        base = next(r for r in rows if r["rev"] == baseline)
+        exps = {e["name"]: e for e in base["experiments"] or []}
+        assert set(noise) <= set(exps), f"experiments of {baseline[:7]}: {sorted(exps)}"
+        mse = {}
+        for name, value in noise.items():
+            exp, rev = exps[name], exps[name]["revs"][0]
+            assert (exp.get("executor") or {}).get("state", "success") == "success" and rev["error"] is None, exp
+            assert rev["data"]["params"]["params.yaml"]["data"]["overfitting"]["noise_std"] == value
+            variants = rev["data"]["metrics"]["metrics/overfitting.json"]["data"]["variants"]
+            mse[name] = {v: s["test_mse"]["mean"] for v, s in variants.items()}
+        low, high = mse["queued-noise-02"], mse["queued-noise-04"]
+        assert set(low) == set(high) and all(high[v] > low[v] for v in low), mse  # same seeds, twice the noise
+        assert (repo / "params.yaml").read_bytes() == params_before  # the workspace never saw either run
+        assert (repo / "metrics/overfitting.json").read_bytes() == metrics_before
+    finally:
+        # Workers leave on their own 10 s after the queue empties; `stop` makes them leave after their
+        # current task (--kill: at once). Then the queue is emptied and HEAD and the index put back. Nothing
+        # here asserts, so a failure above is the one reported.
+        def cleanup(*cmd: str) -> None:
+            subprocess.run(cmd, cwd=repo, env=env, capture_output=True, stdin=subprocess.DEVNULL)
+
+        cleanup("dvc", "queue", "stop", *([] if finished else ["--kill"]))
+        deadline = time.monotonic() + 60
+        while _live_queue_workers(repo) and time.monotonic() < deadline:
+            time.sleep(1)
+        left = _live_queue_workers(repo)
+        for pid in filter(None, left.values()):  # workers this test started that ignored `stop`
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        cleanup("dvc", "queue", "remove", "--all")
+        cleanup("git", "reset", "-q", "--soft", head)
+        cleanup("git", "read-tree", index)
+    assert not left, f"queue workers still running 60 s after `dvc queue stop` (sent SIGTERM): {left}"
+    assert run(["git", "rev-parse", "HEAD"], repo, env).stdout.strip() == head
+    assert run(["git", "write-tree"], repo, env).stdout.strip() == index

@@ -16,7 +16,7 @@ from dlps.pipeline import aggregate
 
 CFG = {"seeds": [0, 1], "models": ["tfidf", "lstm", "bilstm", "gru"], "n_val": 10, "vocab_size": 100, "max_len": 20,
        "truncate": "tail", "embed_dim": 8, "hidden": 8, "dropout": 0.2, "epochs": 2, "patience": 2, "batch_size": 8,
-       "bucket_chunk": 50, "lr": 2e-3, "clip": 1.0, "bf16": True, "threads": 1, "tfidf_C": [1.0, 4.0],
+       "bucket_chunk": 50, "lr": 2e-3, "clip": 1.0, "bf16": True, "threads": 1, "workers": 1, "tfidf_C": [1.0, 4.0],
        "tfidf_min_df": 1, "bar_bilstm": 0.87, "bar_tfidf": 0.88, "alpha": 0.05}
 
 

@@ -14,7 +14,7 @@ from dlps.params import ParamError
 from dlps.pipeline import aggregate
 
 CPU = SimpleNamespace(device="cpu")
-TINY = {"lengths": [10, 30], "rhos": [0.5, 1.0, 1.5], "hidden": 8, "batch": 16, "early_steps": 2,
+TINY = {"workers": 1, "lengths": [10, 30], "rhos": [0.5, 1.0, 1.5], "hidden": 8, "batch": 16, "early_steps": 2,
         "train_length": 30, "train_rho": 1.0, "train_batch": 16, "lr": 0.01, "clip": 1.0, "max_steps": 0,
         "eval_every": 10, "target_mse": 0.01}
 

@@ -6,7 +6,9 @@ SCHEMA (its params section), check(cfg) for cross-key rules, variants(cfg) -> [s
 train(cfg, variant, seeds, ctx) -> {"runs": [per-seed dicts], "history": [rows]},
 analyze(cfg, runs, paired) -> {"comparisons": {...}, "derived": {...}},
 findings(cfg, metrics) -> [{"claim", "shown", "text"}], plot(cfg, metrics, runs, histories, out_dir) -> [figure];
-optionally TABLE_METRICS, the subset of METRICS the report's results table shows.
+optionally TABLE_METRICS, the subset of METRICS the report's results table shows, and TIMINGS, the
+wall-clock per-seed values (stored apart from the deterministic ones by dlps.pipeline.train). A section with a
+`workers` key trains all its variants in one stage, its (variant, seed) jobs in parallel processes.
 Modules import torch and matplotlib inside functions, so listing them here stays cheap.
 """
 

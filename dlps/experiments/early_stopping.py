@@ -22,11 +22,11 @@ CLAIM_RANGE = (0.30, 0.40)  # the old "saves 30–40% of computation" claim, as 
 N_TRAIN_TOTAL = 60_000
 HISTORY_KEYS = ("seed", "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "train_loss_running")
 
-# Per-patience values in every per-seed row, suffixed _p<patience>. The time_* ones are wall-clock
-# measurements (they vary run to run); every other value is deterministic for given params.
+# Per-patience values in every per-seed row, suffixed _p<patience>. The TIMINGS are wall-clock measurements
+# (they vary run to run; the pipeline stores them apart); every other value is deterministic for given params.
 PER_PATIENCE = ("stop_epoch", "best_epoch", "stopped", "epochs_saved", "epochs_saved_frac", "test_acc_restored",
                 "acc_change_pp", "time_saved_s", "time_saved_frac")
-TIME_KEYS = ("time_full_s", *(k for k in PER_PATIENCE if k.startswith("time_")))
+TIMINGS = ("time_full_s", "time_saved_s", "time_saved_frac")
 # METRICS must not depend on params, so the unsuffixed per-patience names are those of `default_patience`;
 # every patience's values are summarised in derived["patience"].
 METRICS = ("epochs_full", "best_epoch_full", "val_loss_rise", "test_acc_full", "test_acc_best_full",

@@ -27,6 +27,7 @@ ADVANTAGE_LOG10 = 2.0  # the issue's bar: a trained LSTM's gradient T steps back
 SLOPE_TOL = 0.05  # per step (natural log): how close the fitted rate must come to ln ρ + ln RMS tanh′
 
 SCHEMA = Section({
+    "workers": Int(0, 1024),
     "lengths": ListOf(Int(2, 2000), unique=True),
     "rhos": ListOf(Float(0, 10, lo_open=True), unique=True),
     "hidden": Int(1, 1024),

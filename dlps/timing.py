@@ -1,0 +1,43 @@
+"""A stage's wall time and peak memory, recorded apart from its (deterministic) results."""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from dlps.io import write_json
+
+_START = time.perf_counter()  # stages import this module first, so this is close to process start
+_WORKERS = 0  # worker processes this stage ran at once (see note_workers)
+
+
+def note_workers(n: int) -> None:
+    """Record that this process ran up to n workers at once, so the stage's peak memory counts them."""
+    global _WORKERS
+    _WORKERS = max(_WORKERS, n)
+
+
+def _max_rss_mib(who: int) -> float:
+    """Peak resident memory (Linux reports KiB, macOS bytes) of this process, or of its largest waited-for child."""
+    peak = resource.getrusage(who).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def peak_rss_mib() -> float:
+    """Peak memory of the stage: its own, plus, if it ran workers, that many times the largest worker's
+    (an upper bound: the workers' peaks need not coincide)."""
+    own = _max_rss_mib(resource.RUSAGE_SELF)
+    return own + _WORKERS * _max_rss_mib(resource.RUSAGE_CHILDREN) if _WORKERS else own
+
+
+@contextmanager
+def timed(path: Path, stage: str):
+    """Record the stage's start (Unix time), wall time and peak memory in `path` (kept apart from results, which
+    are deterministic, so that re-runs give bit-identical metrics)."""
+    yield
+    wall = time.perf_counter() - _START
+    write_json(path, {"stage": stage, "started": round(time.time() - wall, 1), "wall_s": round(wall, 3),
+                      "peak_rss_mib": round(peak_rss_mib(), 1), "workers": _WORKERS})

@@ -1,0 +1,32 @@
+"""The benchmark's analytic FLOP counts and its workload list at the params (tiny sizes: no timing is asserted)."""
+
+import pytest
+
+from dlps import bench
+from dlps.params import load
+
+
+def test_flop_counts_match_hand_computation():
+    assert bench.mlp([8, 4, 2], 3, False)["flops_per_step"] == 6 * 3 * (8 * 4 + 4 * 2)
+    # conv 3->2 on 32x32 (3x3), pooled to 16x16, then linear 2*16*16->5 and 5->10; ×3 for training
+    conv = 2 * 32 * 32 * 2 * 3 * 9
+    assert bench.cnn([2], 5, 4, False, False)["flops_per_step"] == 3 * 4 * (conv + 2 * 512 * 5 + 2 * 5 * 10)
+    assert bench.recurrent_regressor("lstm", 3, 5, 2)["flops_per_step"] == 3 * 2 * 4 * 3 * (2 + 3) * 5 * 2
+    assert bench.text_classifier("gru", 50, 4, 3, 6, 2, False)["flops_per_step"] == 3 * 2 * 3 * 3 * (4 + 3) * 6 * 2
+    assert bench.numpy_rnn(7, 3, 4, 2)["flops_per_step"] == 3 * 2 * (3 * 3 + 7 * 3) * 4 * 2
+
+
+def test_workloads_follow_the_params_and_their_thread_counts():
+    params = load()
+    rows = bench.workloads(params, threads=2)
+    names = " ".join(r[0] for r in rows)
+    for section in ("dropout", "l2", "sentiment", "architectures", "numpy_rnn"):
+        assert f"({section})" in names
+    l2 = [r for r in rows if "(l2)" in r[0]]
+    assert {r[1] for r in l2} == {"fp32", "bf16" if params["l2"]["bf16"] else "fp32"}
+    assert all(r[2] == (params["sentiment"]["threads"] or 2) for r in rows if "(sentiment)" in r[0])
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_matmul_ceiling_is_positive(precision):
+    assert bench.matmul_ceiling(precision, n=64) > 0
