@@ -64,3 +64,16 @@ def test_readme_block_is_rewritten_between_markers_only(tmp_path):
     text = readme.read_text()
     assert text.startswith("intro\n") and text.endswith("outro\n") and "old" not in text
     assert "| exp | shown | text |" in text
+
+
+def test_run_cost_gives_a_wall_time_only_for_one_contiguous_run():
+    from dlps.report import run_cost
+
+    one = [{"stage": s, "started": 1000.0 + 11 * i, "wall_s": 10.0, "peak_rss_mib": 100.0 * (i + 1)}
+           for i, s in enumerate("abc")]
+    cost = run_cost(one)
+    assert cost["total_s"] == 30.0 and cost["median_s"] == 10.0 and cost["peak_mib"] == 300.0
+    assert cost["span_s"] == 32.0  # 1000 -> 1032: stage times plus DVC's second between stages
+    rerun = one[:2] + [one[2] | {"started": 1000.0 + 3600}]  # one stage re-run an hour later
+    assert run_cost(rerun)["span_s"] is None
+    assert run_cost([{k: v for k, v in t.items() if k != "started"} for t in one])["span_s"] is None
