@@ -189,7 +189,31 @@ def workloads(params: dict, threads: int) -> list[tuple]:
     ]
 
 
-def run(params: dict, threads: int) -> dict:
+def precision_check(params: dict) -> dict | None:
+    """The l2 experiment's CNN at λ = 0 over its seeds, trained in fp32 and in the precision the experiment uses
+    (bf16 autocast + channels_last), paired by seed (same split, initial weights and batch order): is the
+    accuracy difference within the seeds' noise? None when l2 already runs in fp32."""
+    from dlps import stats
+    from dlps.data import images
+    from dlps.experiments import l2
+    from dlps.pipeline import Context, seeds_for
+
+    cfg = params["l2"]
+    if not cfg["bf16"]:
+        return None
+    seeds, ctx = seeds_for(params, "l2"), Context(params)
+    runs = {name: images.train_per_seed(ctx, "cifar10", c, seeds, "l2",
+                                        lambda data, seed, device, c=c: l2.run_seed(c, 0.0, data, seed, device))["runs"]
+            for name, c in (("fp32", cfg | {"bf16": False, "channels_last": False}), ("bf16", cfg))}
+    out = {"experiment": "l2", "lam": 0.0, "seeds": seeds}
+    for metric in ("val_acc", "test_acc"):
+        low, ref = ([r[metric] for r in runs[k]] for k in ("bf16", "fp32"))
+        out[metric] = {"fp32": stats.summarize(ref), "bf16": stats.summarize(low),
+                       "bf16_minus_fp32": stats.paired_test(low, ref) if len(seeds) > 1 else None}
+    return out
+
+
+def run(params: dict, threads: int, precision: bool = True) -> dict:
     """Every measurement, in one run, so the ratios are taken under the same conditions. Each workload is
     compared with the matmul ceiling at its own precision and thread count."""
     import torch
@@ -212,7 +236,7 @@ def run(params: dict, threads: int) -> dict:
             ceilings[precision, threads] = matmul_ceiling(precision)
     return {"threads": threads,
             "matmul_ceiling_flops_per_s": {f"{p}, {n} thread{'s' * (n > 1)}": c for (p, n), c in sorted(ceilings.items())},
-            "workloads": rows, "overhead": dvc_overhead()}
+            "workloads": rows, "overhead": dvc_overhead(), "precision": precision_check(params) if precision else None}
 
 
 def table(result: dict) -> str:
@@ -229,4 +253,25 @@ def table(result: dict) -> str:
             else f"{o['dvc_repro_noop_s']:.2f} s")
     lines += ["", f"`dvc repro` with nothing to do: {noop}; importing dlps for a stage: "
                   f"{o['import_dlps_pipeline_s']:.2f} s; importing torch: {o['import_torch_s']:.2f} s (medians)."]
+    if result.get("precision"):
+        lines += ["", precision_text(result["precision"])]
     return "\n".join(lines) + "\n"
+
+
+def precision_text(check: dict) -> str:
+    """One paragraph: fp32 vs bf16 accuracy of the l2 CNN, and whether the paired difference is within seed noise."""
+    def ci(s: dict) -> str:
+        return f"{100 * s['mean']:.2f}% [{100 * s['ci95_low']:.2f}, {100 * s['ci95_high']:.2f}]"
+
+    parts = []
+    for metric in ("val_acc", "test_acc"):
+        m, d = check[metric], check[metric]["bf16_minus_fp32"]
+        text = f"{metric}: fp32 {ci(m['fp32'])}, bf16 {ci(m['bf16'])}"
+        if d is not None:
+            within = d["diff_ci95_low"] <= 0 <= d["diff_ci95_high"]
+            text += (f", paired difference {100 * d['mean_diff']:+.2f} pp [{100 * d['diff_ci95_low']:+.2f}, "
+                     f"{100 * d['diff_ci95_high']:+.2f}] (p = {d['p_value']:.2g}): "
+                     + ("within the seeds' noise" if within else "NOT within the seeds' noise"))
+        parts.append(text)
+    return (f"Precision check, the l2 CNN at λ = 0 over seeds {check['seeds']} (mean [95% CI]): "
+            + "; ".join(parts) + ".")

@@ -255,6 +255,16 @@ def reproducibility(doc: Doc, params: dict):
          f"{cost['span_s']:.1f} s"],
         ["largest peak memory of one stage", f"{cost['peak_mib']:.0f} MiB"],
     ])
+    bench = Path("metrics/bench/bench.json")
+    check = read_json(bench).get("precision") if bench.is_file() else None
+    if check:
+        from dlps.bench import precision_text
+
+        doc.heading(3, "Precision check")
+        doc.para(precision_text(check) + " Measured by `python stages/bench.py` (metrics/bench/bench.json), "
+                 "outside the DAG because it trains the CNN twice; a significant difference means the bf16 "
+                 "experiment's absolute accuracies are lower than fp32's, while its comparisons between variants "
+                 "(all in one precision, paired by seed) stand.")
     doc.heading(3, "Stage times")
     doc.para("A stage that ran worker processes counts its own peak memory plus that many times its largest "
              "worker's (an upper bound).")

@@ -1,9 +1,13 @@
 """The benchmark's analytic FLOP counts and its workload list at the params (tiny sizes: no timing is asserted)."""
 
+from pathlib import Path
+
 import pytest
 
 from dlps import bench
 from dlps.params import load
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_flop_counts_match_hand_computation():
@@ -17,7 +21,7 @@ def test_flop_counts_match_hand_computation():
 
 
 def test_workloads_follow_the_params_and_their_thread_counts():
-    params = load()
+    params = load(ROOT / "params.yaml")
     rows = bench.workloads(params, threads=2)
     names = " ".join(r[0] for r in rows)
     for section in ("dropout", "l2", "sentiment", "architectures", "numpy_rnn"):
@@ -30,3 +34,27 @@ def test_workloads_follow_the_params_and_their_thread_counts():
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
 def test_matmul_ceiling_is_positive(precision):
     assert bench.matmul_ceiling(precision, n=64) > 0
+
+
+def test_precision_check_pairs_fp32_and_bf16_runs_of_the_l2_cnn(tmp_path, monkeypatch):
+    import numpy as np
+    from tinydata import image_classes
+
+    folder = tmp_path / "data/prepared/cifar10"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 120), ("test", 40)):
+        x, y = image_classes(n, (3, 32, 32), rng)
+        np.save(folder / f"x_{split}.npy", x)
+        np.save(folder / f"y_{split}.npy", y)
+    monkeypatch.chdir(tmp_path)
+    params = load(ROOT / "params.yaml")
+    params["l2"].update(n_train=60, n_val=30, channels=[4], hidden=8, epochs=1, batch_size=16, train_eval_size=30)
+    params["seeds"] = [0, 1]
+    check = bench.precision_check(params)
+    for metric in ("val_acc", "test_acc"):
+        assert check[metric]["fp32"]["n"] == check[metric]["bf16"]["n"] == 2
+        assert check[metric]["bf16_minus_fp32"]["n"] == 2
+    assert "paired difference" in bench.precision_text(check)
+    params["l2"]["bf16"] = False
+    assert bench.precision_check(params) is None  # nothing to compare
