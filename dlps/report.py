@@ -219,7 +219,7 @@ def run_cost(times: list[dict]) -> dict:
             "peak_mib": max((t["peak_rss_mib"] for t in times), default=0.0)}
 
 
-def reproducibility(doc: Doc, params: dict):
+def reproducibility(doc: Doc, params: dict, times: list[dict]):
     doc.heading(2, "Datasets and reproducibility", "reproducibility")
     rows = []
     for name in params["data"]["datasets"]:
@@ -238,7 +238,6 @@ def reproducibility(doc: Doc, params: dict):
             versions.append(f"{pkg} {metadata.version(pkg)}")
         except metadata.PackageNotFoundError:
             pass
-    times = stage_times(params)
     cost = run_cost(times)
     doc.heading(3, "Environment")
     doc.table(["item", "value"], [
@@ -300,12 +299,13 @@ def build(params: dict) -> None:
     doc.table(["experiment", "question", "headline (95% CI)", "verdict"], [
         [REGISTRY[n].TITLE, REGISTRY[n].QUESTION, headline(n, params[n], metrics[n]), VERDICT_TEXT[verdict(findings[n])]]
         for n in REGISTRY])
-    claims_section(doc, findings, run_cost(stage_times(params))["total_s"])
+    times = stage_times(params)
+    claims_section(doc, findings, run_cost(times)["total_s"])
     methods_section(doc, params)
     for name in REGISTRY:
         experiment_section(doc, params, name, findings[name], metrics[name])
-    reproducibility(doc, params)
-    update_readme(Path("README.md"), readme_results(params, findings))
+    reproducibility(doc, params, times)
+    update_readme(Path("README.md"), readme_results(findings, times))
     with atomic_dir(REPORT_DIR) as tmp:
         (tmp / "index.html").write_text(doc.render_html("dlps report"))
         (tmp / "report.md").write_text(doc.render_md())
@@ -314,12 +314,12 @@ def build(params: dict) -> None:
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
 
 
-def readme_results(params: dict, findings: dict) -> str:
+def readme_results(findings: dict, times: list[dict]) -> str:
     """The README's results block: verdicts per experiment, the claims check, and what the run cost."""
     from dlps.claims import judge
     from dlps.experiments import REGISTRY
 
-    cost = run_cost(stage_times(params))
+    cost = run_cost(times)
     doc = Doc()
     doc.table(["experiment", "verdict", "findings shown"], [
         [REGISTRY[n].TITLE, VERDICT_TEXT[verdict(findings[n])],
