@@ -29,15 +29,19 @@ def matmul_ceiling(dtype_name: str, n: int = 2048) -> float:
 
 
 def _train_steps(model, x, y, loss_fn, steps: int, bf16: bool, forward=None):
-    """Median seconds per optimizer step (forward under autocast if bf16, backward, SGD with momentum)."""
+    """Median seconds per optimizer step (forward under bf16 autocast on x's device if bf16, backward, SGD with
+    momentum)."""
     import torch
 
+    from dlps.runtime import Runtime
+
+    rt = Runtime(str(x.device), "bf16" if bf16 else "fp32")
     opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
     forward = forward or model
 
     def run():
         for _ in range(steps):
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            with rt.autocast():
                 out = forward(x)
             loss = loss_fn(out.float(), y)
             opt.zero_grad(set_to_none=True)
@@ -114,9 +118,9 @@ def text_classifier(kind: str, vocab: int, embed: int, hidden: int, length: int,
     gates·2H(E+H) FLOPs per token forward, ×3 for training."""
     import torch
 
-    from dlps.text import rnn_classifier
+    from dlps.models.text_rnn import RNNClassifier
 
-    model = rnn_classifier(vocab, embed, hidden, kind, False, 0.0)
+    model = RNNClassifier(vocab, embed, hidden, kind, False, 0.0)
     x, y = torch.randint(2, vocab, (batch, length)), torch.randint(0, 2, (batch,)).float()
     lengths = torch.full((batch,), length)
     step = _train_steps(model, x, y, torch.nn.functional.binary_cross_entropy_with_logits, 3, bf16,
@@ -154,7 +158,7 @@ def dvc_overhead() -> dict:
 
     clean = subprocess.run(["dvc", "status", "--quiet"], capture_output=True, check=False).returncode == 0
     return {"dvc_repro_noop_s": timed(["dvc", "repro"]) if clean else None,
-            "import_dlps_pipeline_s": timed([sys.executable, "-c", "import dlps.cli, dlps.pipeline"]),
+            "import_dlps_pipeline_s": timed([sys.executable, "-c", "import dlps.cli, dlps.jobs.train"]),
             "import_torch_s": timed([sys.executable, "-c", "import torch"])}
 
 
@@ -162,8 +166,7 @@ def workloads(params: dict, threads: int) -> list[tuple]:
     """(name, precision, threads, measure) for each model family, at the experiments' params: the thread count
     each experiment's stage uses (one for the one-thread recurrent models) and its precision."""
     d, l2, s, a, r = (params[k] for k in ("dropout", "l2", "sentiment", "architectures", "numpy_rnn"))
-    cnn_precision = "bf16" if l2["bf16"] else "fp32"
-    text_precision = "bf16" if s["bf16"] else "fp32"
+    cnn_precision, text_precision = l2["precision"], s["precision"]
     lag = max(a["lags"])
     one = s["threads"] or threads
     return [
@@ -173,15 +176,15 @@ def workloads(params: dict, threads: int) -> list[tuple]:
          lambda: cnn(l2["channels"], l2["hidden"], l2["batch_size"], False, False)),
         (f"SmallCNN {l2['channels']}, hidden {l2['hidden']}, batch {l2['batch_size']}"
          f"{', channels_last' if l2['channels_last'] else ''} (l2)", cnn_precision, threads,
-         lambda: cnn(l2["channels"], l2["hidden"], l2["batch_size"], l2["bf16"], l2["channels_last"])),
+         lambda: cnn(l2["channels"], l2["hidden"], l2["batch_size"], l2["precision"] == "bf16", l2["channels_last"])),
         (f"LSTM embed {s['embed_dim']}, hidden {s['hidden']}, length {s['max_len']}, batch {s['batch_size']} "
          "(sentiment)", text_precision, one,
          lambda: text_classifier("lstm", s["vocab_size"], s["embed_dim"], s["hidden"], s["max_len"], s["batch_size"],
-                                 s["bf16"])),
+                                 s["precision"] == "bf16")),
         (f"GRU embed {s['embed_dim']}, hidden {s['hidden']}, length {s['max_len']}, batch {s['batch_size']} "
          "(sentiment)", text_precision, one,
          lambda: text_classifier("gru", s["vocab_size"], s["embed_dim"], s["hidden"], s["max_len"], s["batch_size"],
-                                 s["bf16"])),
+                                 s["precision"] == "bf16")),
         (f"LSTM hidden {a['hidden']}, length {lag}, batch {a['batch']} (architectures)", "fp32",
          a["threads"] or threads, lambda: recurrent_regressor("lstm", a["hidden"], lag, a["batch"])),
         (f"NumPy char-RNN vocab 65, hidden {r['hidden']}, length {r['seq_len']}, batch {r['batch']} (numpy_rnn)",
@@ -191,29 +194,34 @@ def workloads(params: dict, threads: int) -> list[tuple]:
 
 def precision_check(params: dict) -> dict | None:
     """The l2 experiment's CNN at λ = 0 over its seeds, trained in fp32 and in the precision the experiment uses
-    (bf16 autocast + channels_last), paired by seed (same split, initial weights and batch order): is the
+    (with its channels_last setting), paired by seed (same split, initial weights and batch order): is the
     accuracy difference within the seeds' noise? None when l2 already runs in fp32."""
     from dlps import stats
-    from dlps.data import images
-    from dlps.experiments import l2
-    from dlps.pipeline import Context, seeds_for
+    from dlps.experiments.l2.train import run_seed
+    from dlps.jobs.train import Context
+    from dlps.training import train_per_seed
 
     cfg = params["l2"]
-    if not cfg["bf16"]:
+    low = cfg["precision"]
+    if low == "fp32":
         return None
-    seeds, ctx = seeds_for(params, "l2"), Context(params)
-    runs = {name: images.train_per_seed(ctx, "cifar10", c, seeds, "l2",
-                                        lambda data, seed, device, c=c: l2.run_seed(c, 0.0, data, seed, device))["runs"]
-            for name, c in (("fp32", cfg | {"bf16": False, "channels_last": False}), ("bf16", cfg))}
-    out = {"experiment": "l2", "lam": 0.0, "seeds": seeds}
+    seeds, ctx = cfg["seeds"], Context(params)
+
+    def runs_at(c: dict) -> list[dict]:
+        rt = ctx.runtime(c["precision"], key="l2.precision")
+        return train_per_seed(ctx, "cifar10", c, seeds, "l2",
+                              lambda data, seed: run_seed(c, 0.0, data, seed, rt))["runs"]
+
+    runs = {"fp32": runs_at(cfg | {"precision": "fp32", "channels_last": False}), low: runs_at(cfg)}
+    out = {"experiment": "l2", "lam": 0.0, "seeds": seeds, "precision": low}
     for metric in ("val_acc", "test_acc"):
-        low, ref = ([r[metric] for r in runs[k]] for k in ("bf16", "fp32"))
-        out[metric] = {"fp32": stats.summarize(ref), "bf16": stats.summarize(low),
-                       "bf16_minus_fp32": stats.paired_test(low, ref) if len(seeds) > 1 else None}
+        lo, ref = ([r[metric] for r in runs[k]] for k in (low, "fp32"))
+        out[metric] = {"fp32": stats.summarize(ref), "bf16": stats.summarize(lo),
+                       "bf16_minus_fp32": stats.paired_test(lo, ref) if len(seeds) > 1 else None}
     return out
 
 
-def run(params: dict, threads: int, precision: bool = True) -> dict:
+def run(params: dict, threads: int, check_precision: bool = True) -> dict:
     """Every measurement, in one run, so the ratios are taken under the same conditions. Each workload is
     compared with the matmul ceiling at its own precision and thread count."""
     import torch
@@ -221,22 +229,22 @@ def run(params: dict, threads: int, precision: bool = True) -> dict:
 
     torch.manual_seed(0)
     ceilings, rows = {}, []
-    for name, precision, n, measure in workloads(params, threads):
+    for name, dtype, n, measure in workloads(params, threads):
         torch.set_num_threads(n)
         with threadpool_limits(n):  # NumPy's BLAS too
-            if (precision, n) not in ceilings:
-                ceilings[precision, n] = matmul_ceiling(precision)
+            if (dtype, n) not in ceilings:
+                ceilings[dtype, n] = matmul_ceiling(dtype)
             result = measure()
-        rows.append({"workload": name, "precision": precision, "threads": n, **result,
-                     "ceiling_flops_per_s": ceilings[precision, n],
-                     "fraction_of_ceiling": result["flops_per_s"] / ceilings[precision, n]})
+        rows.append({"workload": name, "precision": dtype, "threads": n, **result,
+                     "ceiling_flops_per_s": ceilings[dtype, n],
+                     "fraction_of_ceiling": result["flops_per_s"] / ceilings[dtype, n]})
     torch.set_num_threads(threads)
-    for precision in ("fp32", "bf16"):
-        if (precision, threads) not in ceilings:
-            ceilings[precision, threads] = matmul_ceiling(precision)
+    for dtype in ("fp32", "bf16"):
+        if (dtype, threads) not in ceilings:
+            ceilings[dtype, threads] = matmul_ceiling(dtype)
     return {"threads": threads,
             "matmul_ceiling_flops_per_s": {f"{p}, {n} thread{'s' * (n > 1)}": c for (p, n), c in sorted(ceilings.items())},
-            "workloads": rows, "overhead": dvc_overhead(), "precision": precision_check(params) if precision else None}
+            "workloads": rows, "overhead": dvc_overhead(), "precision": precision_check(params) if check_precision else None}
 
 
 def table(result: dict) -> str:

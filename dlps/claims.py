@@ -1,4 +1,4 @@
-"""Judge the old project's claims (listed in claims.yaml, not in code) from the computed findings and timings."""
+"""Judge the old project's claims (listed in claims.yaml, not in code) from the stored findings and timings."""
 
 from __future__ import annotations
 
@@ -7,26 +7,28 @@ from pathlib import Path
 import yaml
 
 from dlps.report_text import fmt
+from dlps.verdicts import claim_verdict
 
 CLAIMS_FILE = Path(__file__).with_name("claims.yaml")
 
 
 def judge(findings: dict[str, list[dict]], total_wall_s: float, path: Path = CLAIMS_FILE) -> list[dict]:
-    """One row per claim: claim, how it is tested, verdict and the measured value behind it."""
+    """One row per claim: the claim, how it is tested, the finding that decides it, its verdict (holds, does not
+    hold, inconclusive, not testable as stated) and the measured value behind it."""
     rows = []
     for c in yaml.safe_load(path.read_text()):
         if "finding" in c:
             exp, fid = c["finding"].split("/")
             found = next((f for f in findings.get(exp, []) if f.get("id") == fid), None)
             if found is None:
-                verdict, measured = "not tested", f"the {exp} experiment is not part of this pipeline yet"
+                verdict, measured = "inconclusive", f"not measured: the {exp} run has no finding {fid!r}"
             else:
-                verdict = found.get("verdict") or ("holds" if found["shown"] else "does not hold")
-                measured = found["text"]
+                verdict, measured = claim_verdict(found), found["text"]
         else:
             limit = c["total_minutes_at_most"]
             minutes = total_wall_s / 60
             verdict = "holds" if minutes <= limit else "does not hold"
             measured = f"{fmt(minutes)} minutes of recorded stage time in the last full run (limit {limit})"
-        rows.append({"claim": c["claim"], "tested_by": c["tested_by"], "verdict": verdict, "measured": measured})
+        rows.append({"claim": c["claim"], "tested_by": c["tested_by"], "finding": c.get("finding"),
+                     "verdict": verdict, "measured": measured})
     return rows

@@ -13,7 +13,7 @@ def stage(name: str):
     """Validate params.yaml, yield it, record wall time and peak memory; known failures exit with one line."""
     from dlps.errors import UserError
     from dlps.params import load
-    from dlps.pipeline import timing_file
+    from dlps.paths import timing_file
 
     try:
         params = load()

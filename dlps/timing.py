@@ -33,6 +33,18 @@ def peak_rss_mib() -> float:
     return own + _WORKERS * _max_rss_mib(resource.RUSAGE_CHILDREN) if _WORKERS else own
 
 
+def device_used() -> str:
+    """The accelerator this process computed on: a CUDA device only if torch initialised CUDA (name, driver and
+    CUDA version, as the report shows them), else "cpu"."""
+    torch = sys.modules.get("torch")
+    if torch is None or not torch.cuda.is_initialized():
+        return "cpu"
+    from dlps.runtime import describe_device
+
+    d = describe_device("cuda")
+    return f"{d['name']} (driver {d['driver']}, CUDA {d['cuda']})"
+
+
 @contextmanager
 def timed(path: Path, stage: str):
     """Record the stage's start (Unix time), wall time and peak memory in `path` (kept apart from results, which
@@ -40,4 +52,5 @@ def timed(path: Path, stage: str):
     yield
     wall = time.perf_counter() - _START
     write_json(path, {"stage": stage, "started": round(time.time() - wall, 1), "wall_s": round(wall, 3),
-                      "peak_rss_mib": round(peak_rss_mib(), 1), "workers": _WORKERS})
+                      "peak_rss_mib": round(peak_rss_mib(), 1), "workers": _WORKERS,
+                      "device": device_used()})

@@ -1,10 +1,12 @@
-"""Seeded classifier training over in-memory tensors: SGD/Adam, explicit L2, early stopping, eval-mode metrics."""
+"""Seeded classifier training over in-memory tensors: SGD/Adam, explicit L2, early stopping, eval-mode metrics,
+and the per-seed driver of the image experiments. Device and precision come from a dlps.runtime.Runtime."""
 
 from __future__ import annotations
 
 import math
 import random
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
@@ -13,7 +15,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dlps.runtime import Runtime
+
 Stats = tuple[torch.Tensor, torch.Tensor]
+
+
+def _autocast(rt: Runtime | None):
+    """The runtime's autocast context (on its device's type), or none at all in fp32."""
+    return nullcontext() if rt is None else rt.autocast()
 
 
 @dataclass(frozen=True)
@@ -25,6 +34,7 @@ class TrainConfig:
     λW, so with SGD it equals weight_decay=λ applied to weights only; with Adam it is coupled L2
     regularisation (scaled by the adaptive denominators), not AdamW's decoupled decay.
     patience=None trains all `epochs`; otherwise training stops by `early_stop_epoch`'s rule.
+    Precision is not here: it is the Runtime's (fit's and evaluate's `rt`).
     train_eval_size limits the eval-mode training metrics to the first that many examples.
     """
 
@@ -36,7 +46,6 @@ class TrainConfig:
     l2: float = 0.0
     patience: int | None = None
     min_delta: float = 0.0
-    bf16: bool = False
     channels_last: bool = False
     eval_batch_size: int = 512
     train_eval_size: int | None = None
@@ -114,17 +123,18 @@ def evaluate(
     y: torch.Tensor,
     stats: Stats,
     batch_size: int = 512,
-    bf16: bool = False,
+    rt: Runtime | None = None,
     channels_last: bool = False,
 ) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of `model` in eval mode on (x, y); restores the model's mode."""
+    """Mean cross-entropy and accuracy of `model` in eval mode on (x, y), forward passes under `rt`'s autocast
+    (None: fp32); x, y and the model live on one device (rt.device). Restores the model's mode."""
     was_training = model.training
     model.eval()
     total_loss, correct = 0.0, 0
     with torch.inference_mode():
         for i in range(0, len(x), batch_size):
             xb, yb = prepare(x[i : i + batch_size], stats, channels_last), y[i : i + batch_size]
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            with _autocast(rt):
                 logits = model(xb).float()
             total_loss += F.cross_entropy(logits, yb, reduction="sum").item()
             correct += (logits.argmax(dim=1) == yb).sum().item()
@@ -184,6 +194,7 @@ def fit(
     seed: int,
     stats: Stats | None = None,
     log: Callable[[dict], None] | None = None,
+    rt: Runtime | None = None,
 ) -> tuple[list[dict], dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """Train `model` on data["x_train"], data["y_train"], validating on data["x_val"], data["y_val"].
 
@@ -191,7 +202,8 @@ def fit(
     training set's `input_stats`); labels are int64. The model is re-initialised under `seed`
     (see `init_model`), and the minibatch order comes from its own generator seeded with
     `seed`, so runs sharing a seed share initial weights and data order even when dropout
-    draws differ. Each epoch appends a history row: epoch, train_loss and train_acc (eval
+    draws differ. Forward passes run under `rt`'s autocast (None: fp32); the model and the
+    tensors must already be on rt.device. Each epoch appends a history row: epoch, train_loss and train_acc (eval
     mode, on the training data), val_loss, val_acc, train_loss_running (mean minibatch
     cross-entropy in train mode, during the epoch), train_time_s (the optimisation pass) and
     epoch_time_s (including evaluation). Training stops early by `early_stop_epoch`'s rule when
@@ -211,7 +223,7 @@ def fit(
     order = torch.Generator().manual_seed(seed)
     n = len(x_train)
     n_eval = n if cfg.train_eval_size is None else min(n, cfg.train_eval_size)
-    eval_kw = dict(stats=stats, batch_size=cfg.eval_batch_size, bf16=cfg.bf16, channels_last=channels_last)
+    eval_kw = dict(stats=stats, batch_size=cfg.eval_batch_size, rt=rt, channels_last=channels_last)
 
     history: list[dict] = []
     best_state, best_loss = None, math.inf
@@ -221,9 +233,9 @@ def fit(
         running = 0.0
         perm = torch.randperm(n, generator=order)
         for i in range(0, n, cfg.batch_size):
-            idx = perm[i : i + cfg.batch_size]
+            idx = perm[i : i + cfg.batch_size].to(x_train.device)
             xb = prepare(x_train[idx], stats, channels_last)
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+            with _autocast(rt):
                 logits = model(xb)
             ce = F.cross_entropy(logits.float(), y_train[idx])
             loss = ce + l2_penalty(model, cfg.l2) if cfg.l2 > 0 else ce
@@ -256,3 +268,22 @@ def fit(
         if cfg.patience is not None and _stop_epoch([r["val_loss"] for r in history], cfg.patience, cfg.min_delta):
             break
     return history, best_state, clone_state(model)
+
+
+def train_per_seed(ctx, dataset: str, cfg: dict, seeds: list[int], section: str, run_seed) -> dict:
+    """Call `run_seed(data, seed)` on each seed's split of the prepared `dataset` (numpy arrays, read from
+    ctx.data); gather the per-seed rows and history rows.
+
+    This is the `train` of every image experiment: the seed fixes the split here and, inside `run_seed`, the
+    initial weights and batch order, so variants compared under one seed are paired. `run_seed` moves what it
+    needs to its Runtime's device.
+    """
+    from dlps.data import images
+
+    arrays = images.load(ctx.data, dataset)
+    runs, history = [], []
+    for seed in seeds:
+        run, rows = run_seed(images.split(arrays, cfg, seed, section), seed)
+        runs.append(run)
+        history += rows
+    return {"runs": runs, "history": history}

@@ -1,4 +1,4 @@
-"""Stage evaluate@<experiment>: aggregate the runs params lists into metrics/<experiment>.json."""
+"""Stage evaluate_<experiment>: aggregate the runs params lists into metrics/<experiment>.json."""
 
 import typer
 
@@ -9,8 +9,8 @@ app = typer.Typer(add_completion=False)
 
 @app.command()
 def main(experiment: str):
-    with stage(f"evaluate@{experiment}") as params:
-        from dlps.pipeline import evaluate
+    with stage(f"evaluate_{experiment}") as params:
+        from dlps.jobs.evaluate import evaluate
 
         evaluate(params, experiment)
 

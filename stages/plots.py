@@ -1,4 +1,4 @@
-"""Stage plots@<experiment>: render the experiment's figures into plots/<experiment>/."""
+"""Stage plots_<experiment>: render the experiment's figures into plots/<experiment>/."""
 
 import typer
 
@@ -9,8 +9,8 @@ app = typer.Typer(add_completion=False)
 
 @app.command()
 def main(experiment: str):
-    with stage(f"plots@{experiment}") as params:
-        from dlps.pipeline import plot
+    with stage(f"plots_{experiment}") as params:
+        from dlps.jobs.plot import plot
 
         plot(params, experiment)
 

@@ -12,7 +12,7 @@ app = typer.Typer(add_completion=False)
 @app.command()
 def main(experiment: str, variant: Optional[str] = typer.Argument(None, help="default: every variant in params")):
     with stage(f"train_{experiment}" + (f"@{variant}" if variant else "")) as params:
-        from dlps.pipeline import train
+        from dlps.jobs.train import train
 
         train(params, experiment, variant)
 

@@ -1,40 +1,46 @@
 """Architectures experiment logic: configurations, effective parameter counts, training rules, findings, figures."""
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 
-from dlps.experiments import architectures as exp
-from dlps.params import ParamError
-from dlps.pipeline import aggregate
+from dlps.experiments.architectures import figures, judge, spec
+from dlps.experiments.architectures import train as exp
+from dlps.experiments.architectures.spec import CONFIGS, LAG_METRICS, MODELS, lag_key
+from dlps.jobs.evaluate import aggregate, check_findings
+from dlps.runtime import Runtime
+from dlps.schema import ParamError
 from dlps.tasks import adding_problem
 
-CFG = {"seeds": [0, 1, 2], "threads": 1, "workers": 1, "variants": list(exp.CONFIGS), "lags": [5, 10], "hidden": 8, "batch": 16, "lr": 1e-2,
-       "clip": 1.0, "max_steps": 20, "eval_every": 10, "stop_after": 1, "n_val": 50, "n_test": 60,
-       "success_mse": 0.01, "alpha": 0.05}
+CFG = {"seeds": [0, 1, 2], "threads": 1, "workers": 1, "variants": list(CONFIGS), "lags": [5, 10], "hidden": 8,
+       "batch": 16, "lr": 1e-2, "clip": 1.0, "max_steps": 20, "eval_every": 10, "stop_after": 1, "n_val": 50,
+       "n_test": 60, "success_mse": 0.01, "alpha": 0.05, "margin_log10": 0.5}
+CPU = Runtime("cpu")
+CTX = SimpleNamespace(runtime=lambda *a, **k: CPU)
 
 
 def test_schema_accepts_the_test_config_and_check_rules():
-    exp.SCHEMA.check("architectures", CFG)
-    exp.check(CFG)
+    spec.SCHEMA.check("architectures", CFG)
+    spec.check(CFG)
     with pytest.raises(ParamError, match="architectures.variants"):
-        exp.check(CFG | {"variants": ["lstm", "gru", "gru_no_reset"]})
+        spec.check(CFG | {"variants": ["lstm", "gru", "gru_no_reset"]})
     with pytest.raises(ParamError, match="architectures.eval_every"):
-        exp.check(CFG | {"eval_every": 50})
+        spec.check(CFG | {"eval_every": 50})
     with pytest.raises(ParamError, match="architectures.success_mse"):
-        exp.check(CFG | {"success_mse": 0.2})
+        spec.check(CFG | {"success_mse": 0.2})
 
 
 def test_no_two_configurations_are_the_same():
-    configs = [exp.configuration(v) for v in exp.CONFIGS]
+    configs = [spec.configuration(v) for v in CONFIGS]
     assert len(set(configs)) == len(configs)
-    assert exp.configuration("lstm") != exp.configuration("lstm_forget_bias1")  # bias 0 vs 1 differ
-    assert all(exp.parent(v) in exp.MODELS for v in exp.CONFIGS)
+    assert spec.configuration("lstm") != spec.configuration("lstm_forget_bias1")  # bias 0 vs 1 differ
+    assert all(spec.parent(v) in MODELS for v in CONFIGS)
 
 
-@pytest.mark.parametrize("variant", list(exp.CONFIGS))
+@pytest.mark.parametrize("variant", list(CONFIGS))
 def test_effective_params_count_exactly_the_entries_that_get_gradient(variant):
     model = exp.build(variant, 6, seed=0)
     x, y = (torch.from_numpy(a) for a in adding_problem(32, 7, np.random.default_rng(0)))
@@ -42,21 +48,22 @@ def test_effective_params_count_exactly_the_entries_that_get_gradient(variant):
     live = sum(int((p.grad != 0).sum()) for p in model.parameters())
     total = sum(p.numel() for p in model.parameters())
     assert live == exp.effective_params(variant, 6)
-    ablated = any(v is False for v in exp.CONFIGS[variant][1].values())
+    ablated = any(v is False for v in CONFIGS[variant][1].values())
     assert (live < total) == ablated
 
 
-def test_variants_of_one_kind_start_from_the_same_weights():
+def test_every_variant_runs_the_from_scratch_cells_and_a_kind_starts_from_the_same_weights():
+    """Parents and ablations run the same implementation, so an ablation's effect is not the implementation's."""
+    assert not any(exp.build(v, 8, seed=3).uses_builtin for v in CONFIGS)
     base = exp.build("lstm", 8, seed=3)
     for v in ("lstm_no_forget", "lstm_no_input", "lstm_no_output"):
         m = exp.build(v, 8, seed=3)
-        assert not m.uses_builtin
-        assert torch.equal(m.rnn.cell.weight_hh, base.rnn.weight_hh_l0)
+        assert torch.equal(m.rnn.cell.weight_hh, base.rnn.cell.weight_hh)
         assert torch.equal(m.head.weight, base.head.weight)
     bias1 = exp.build("lstm_forget_bias1", 8, seed=3)
-    diff = bias1.rnn.bias_ih_l0 - base.rnn.bias_ih_l0
+    diff = bias1.rnn.cell.bias_ih - base.rnn.cell.bias_ih
     assert torch.allclose(diff[8:16], torch.ones(8)) and torch.equal(diff[:8], torch.zeros(8))
-    assert torch.equal(exp.build("gru_no_update", 8, seed=3).rnn.cell.weight_ih, exp.build("gru", 8, 3).rnn.weight_ih_l0)
+    assert torch.equal(exp.build("gru_no_update", 8, seed=3).rnn.cell.weight_ih, exp.build("gru", 8, 3).rnn.cell.weight_ih)
 
 
 def test_data_streams_are_shared_by_variants_and_independent():
@@ -69,13 +76,13 @@ def test_data_streams_are_shared_by_variants_and_independent():
 
 def test_early_stop_and_steps_to_success():
     easy = CFG | {"success_mse": 1.0, "max_steps": 50}  # every evaluation counts as success
-    row, hist = exp.run_lag(easy, "lstm", 5, 0)
+    row, hist = exp.run_lag(easy, "lstm", 5, 0, CPU)
     assert row["steps_to_success"] == 10 and row["steps"] == 10 and row["success"] == 1.0
     assert [h["step"] for h in hist] == [10]
-    row, hist = exp.run_lag(easy | {"stop_after": 3}, "lstm", 5, 0)
+    row, hist = exp.run_lag(easy | {"stop_after": 3}, "lstm", 5, 0, CPU)
     assert row["steps"] == 30 and row["steps_to_success"] == 10
     never = CFG | {"success_mse": 1e-9, "max_steps": 25}
-    row, hist = exp.run_lag(never, "gru_no_reset", 5, 0)
+    row, hist = exp.run_lag(never, "gru_no_reset", 5, 0, CPU)
     assert row["steps_to_success"] == 25 and row["steps"] == 25 and row["success"] == 0.0
     assert [h["step"] for h in hist] == [10, 20, 25]  # the last step is always evaluated
     assert row["best_val_mse"] == min(h["val_mse"] for h in hist)
@@ -83,21 +90,23 @@ def test_early_stop_and_steps_to_success():
 
 def test_train_is_deterministic_and_names_metrics_per_lag():
     cfg = CFG | {"max_steps": 10, "eval_every": 5}
-    a = exp.train(cfg, "gru_no_update", [0, 1], None)
-    b = exp.train(cfg, "gru_no_update", [0, 1], None)
+    a = exp.train(cfg, "gru_no_update", [0, 1], CTX)
+    b = exp.train(cfg, "gru_no_update", [0, 1], CTX)
     strip = lambda rows: [{k: v for k, v in r.items() if "ms_per_step" not in k} for r in rows]  # noqa: E731
     assert strip(a["runs"]) == strip(b["runs"]) and a["history"] == b["history"]
     r = a["runs"][0]
-    for k in exp.LAG_METRICS:
-        assert exp.lag_key(k, 5) in r and exp.lag_key(k, 10) in r
-        assert r[k] == r[exp.lag_key(k, 10)] or "ms_per_step" in k
+    for k in LAG_METRICS:
+        assert lag_key(k, 5) in r and lag_key(k, 10) in r
+        assert r[k] == r[lag_key(k, 10)] or "ms_per_step" in k
     assert r["params"] == exp.effective_params("gru_no_update", 8)
     assert a["runs"][0]["test_mse"] != a["runs"][1]["test_mse"]
 
 
-def fake_runs(rates: dict, lags=(5, 10), n=4):
-    """Per-seed rows where variant v succeeds in the first round(rate * n) seeds at every lag."""
+def fake_runs(rates: dict, lags=(5, 10), n=6, noise=None):
+    """Per-seed rows where variant v succeeds in the first round(rate * n) seeds at every lag; noise[v] is the
+    spread (natural log) of its MSE around its success/failure level (0.1 by default)."""
     rng = np.random.default_rng(0)
+    noise = noise or {}
     runs = {}
     for v, rate in rates.items():
         rows = []
@@ -105,44 +114,63 @@ def fake_runs(rates: dict, lags=(5, 10), n=4):
             ok = s < round(rate * n)
             row = {"seed": s}
             for lag in lags:
-                mse = (0.002 if ok else 0.16) * math.exp(rng.normal(0, 0.1))
+                mse = (0.002 if ok else 0.16) * math.exp(rng.normal(0, noise.get(v, 0.1)))
                 vals = {"test_mse": mse, "log10_test_mse": math.log10(mse), "success": float(ok),
                         "steps_to_success": 100 if ok else 500, "params": exp.effective_params(v, 8),
                         "ms_per_step": 1.0, "cpu_ms_per_step": 1.0, "best_val_mse": mse, "steps": 500}
-                row |= {exp.lag_key(k, lag): x for k, x in vals.items()}
-            rows.append(row | {k: row[exp.lag_key(k, lags[-1])] for k in exp.LAG_METRICS})
+                row |= {lag_key(k, lag): x for k, x in vals.items()}
+            rows.append(row | {k: row[lag_key(k, lags[-1])] for k in LAG_METRICS})
         runs[v] = rows
     return runs
 
 
-def metrics_for(cfg, runs):
-    return aggregate(exp, cfg, runs)
+def found(cfg, runs):
+    fs = judge.findings(cfg, aggregate(spec, judge, cfg, runs), runs)
+    check_findings("architectures", fs)
+    return {f["id"]: f for f in fs}
 
 
 def test_findings_when_gated_cells_solve_it_and_a_gate_matters():
-    cfg = CFG | {"seeds": [0, 1, 2, 3]}
-    rates = {v: 1.0 for v in exp.CONFIGS} | {"rnn": 0.0, "gru_no_update": 0.0}
-    f = {x["id"]: x for x in exp.findings(cfg, metrics_for(cfg, fake_runs(rates)))}
-    assert f["gated_vs_rnn"]["shown"] and f["ablations"]["shown"]
-    assert "GRU without update gate" in f["ablations"]["text"].split("Changes that hurt here:")[1]
-    assert f["old_claim"]["verdict"] == "holds" and f["old_claim"]["shown"]
-    assert "not defined" in f["old_claim"]["text"]
+    cfg = CFG | {"seeds": list(range(6))}
+    rates = {v: 1.0 for v in CONFIGS} | {"rnn": 0.0, "gru_no_update": 0.0}
+    f = found(cfg, fake_runs(rates, noise={"lstm_no_output": 2.0}))
+    assert f["gated_vs_rnn"]["verdict"] == "shown" and f["gated_vs_rnn"]["primary"]  # 6 discordant seeds: p = 1/64
+    assert [k for k, x in f.items() if x["primary"]] == ["gated_vs_rnn"]
+    assert f["ablation_gru_no_update"]["verdict"] == "shown" and "hurts" in f["ablation_gru_no_update"]["text"]
+    nothing = f["ablation_gru_no_reset"]  # same MSE level, small noise: no effect shown by the TOST
+    assert nothing["verdict"] == "refuted" and nothing["effect_label"] == "no effect" and "TOST" in nothing["rule"]
+    noisy = f["ablation_lstm_no_output"]  # same level, but too noisy to show either
+    assert noisy["verdict"] == "inconclusive" and "not significant is not 'no effect'" in noisy["text"]
+    for v in ("lstm", "gru"):
+        assert f[f"success_rate_{v}"]["verdict"] == "shown"  # 6/6: exact lower bound 54% > 50%
+    assert f["success_rate_rnn"]["verdict"] == "shown"
+    claim = f["old_claim"]  # 6/6 cannot clear 95%
+    assert claim["verdict"] == "inconclusive" and "needs at least 72 seeds" in claim["text"]
+    assert "not defined" in claim["text"]
 
 
-def test_findings_say_not_shown_when_the_effect_is_absent():
-    cfg = CFG | {"seeds": [0, 1, 2, 3]}
-    rates = {v: 1.0 for v in exp.CONFIGS} | {"lstm": 0.75, "gru": 0.25}  # RNN "succeeds" too
-    f = {x["id"]: x for x in exp.findings(cfg, metrics_for(cfg, fake_runs(rates)))}
-    assert not f["gated_vs_rnn"]["shown"] and "not shown" in f["gated_vs_rnn"]["text"]
-    assert f["old_claim"]["verdict"] == "does not hold" and not f["old_claim"]["shown"]
+def test_findings_with_three_seeds_are_inconclusive_and_say_how_many_are_needed():
+    cfg = CFG | {"seeds": [0, 1, 2]}
+    f = found(cfg, fake_runs({v: 1.0 for v in CONFIGS} | {"rnn": 0.0}, n=3))
+    assert f["gated_vs_rnn"]["verdict"] == "inconclusive" and "at least 5 seeds" in f["gated_vs_rnn"]["text"]
+    assert f["success_rate_lstm"]["verdict"] == "inconclusive" and "at least 6 seeds" in f["success_rate_lstm"]["text"]
+    assert f["old_claim"]["verdict"] == "inconclusive" and f["old_claim"]["ci95_low"] < 0.3
+
+
+def test_findings_refute_when_the_rnn_wins():
+    cfg = CFG | {"seeds": list(range(6))}
+    f = found(cfg, fake_runs({v: 0.0 for v in CONFIGS} | {"rnn": 1.0}))
+    assert f["gated_vs_rnn"]["verdict"] == "refuted"
+    assert f["success_rate_lstm"]["verdict"] == "refuted" and f["success_rate_rnn"]["verdict"] == "refuted"
+    assert f["old_claim"]["verdict"] == "refuted"
 
 
 def test_plots_render(tmp_path):
     cfg = CFG | {"seeds": [0, 1, 2, 3], "variants": ["rnn", "lstm", "gru", "lstm_no_forget", "gru_no_update"]}
-    runs = fake_runs({v: 0.5 for v in cfg["variants"]})
-    m = metrics_for(cfg, runs)
+    runs = fake_runs({v: 0.5 for v in cfg["variants"]}, n=4)
+    m = aggregate(spec, judge, cfg, runs)
     hist = {v: [{"seed": s, "lag": lag, "step": st, "train_mse": 0.1, "val_mse": 0.1 / st}
                 for s in range(4) for lag in (5, 10) for st in (10, 20)] for v in cfg["variants"]}
-    files = exp.plot(cfg, m, runs, hist, tmp_path)
+    files = figures.plot(cfg, m, runs, hist, tmp_path)
     assert [f["file"] for f in files] == ["mse_vs_lag.png", "learning_curves.png", "ablations.png"]
     assert all((tmp_path / f["file"]).stat().st_size > 1000 for f in files)

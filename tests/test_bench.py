@@ -5,7 +5,14 @@ from pathlib import Path
 import pytest
 
 from dlps import bench
-from dlps.params import load
+from dlps.params import read_params
+from dlps.experiments import part
+
+
+def load(path):
+    """params.yaml with the sections the bench reads validated (their specs' schemas)."""
+    raw = read_params(path)
+    return raw | {k: part(k, "spec").SCHEMA.check(k, raw[k]) for k in ("dropout", "l2")}
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,7 +34,7 @@ def test_workloads_follow_the_params_and_their_thread_counts():
     for section in ("dropout", "l2", "sentiment", "architectures", "numpy_rnn"):
         assert f"({section})" in names
     l2 = [r for r in rows if "(l2)" in r[0]]
-    assert {r[1] for r in l2} == {"fp32", "bf16" if params["l2"]["bf16"] else "fp32"}
+    assert {r[1] for r in l2} == {"fp32", params["l2"]["precision"]}
     assert all(r[2] == (params["sentiment"]["threads"] or 2) for r in rows if "(sentiment)" in r[0])
 
 
@@ -50,11 +57,25 @@ def test_precision_check_pairs_fp32_and_bf16_runs_of_the_l2_cnn(tmp_path, monkey
     monkeypatch.chdir(tmp_path)
     params = load(ROOT / "params.yaml")
     params["l2"].update(n_train=60, n_val=30, channels=[4], hidden=8, epochs=1, batch_size=16, train_eval_size=30)
-    params["seeds"] = [0, 1]
+    params["l2"].update(seeds=[0, 1], precision="bf16", channels_last=True)
+    monkeypatch.setattr("dlps.runtime.supports", lambda device_type, precision: True)  # emulated bf16 is fine here
     check = bench.precision_check(params)
     for metric in ("val_acc", "test_acc"):
         assert check[metric]["fp32"]["n"] == check[metric]["bf16"]["n"] == 2
         assert check[metric]["bf16_minus_fp32"]["n"] == 2
     assert "paired difference" in bench.precision_text(check)
-    params["l2"]["bf16"] = False
+    params["l2"]["precision"] = "fp32"
     assert bench.precision_check(params) is None  # nothing to compare
+
+
+def test_no_precision_skips_the_precision_check(monkeypatch):
+    def boom(params):
+        raise AssertionError("--no-precision must not run the precision check")
+
+    monkeypatch.setattr(bench, "precision_check", boom)
+    monkeypatch.setattr(bench, "workloads", lambda params, threads: [])
+    monkeypatch.setattr(bench, "matmul_ceiling", lambda dtype, n=2048: 1.0)
+    monkeypatch.setattr(bench, "dvc_overhead", lambda: {})
+    assert bench.run({}, 1, False)["precision"] is None
+    monkeypatch.setattr(bench, "precision_check", lambda params: {"ran": True})
+    assert bench.run({}, 1, True)["precision"] == {"ran": True}

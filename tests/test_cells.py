@@ -6,12 +6,19 @@ import pytest
 import torch
 
 from dlps.models.cells import (
+    CELLS,
+    GATES,
     GRUCell,
     LSTMCell,
     Recurrent,
     RNNCell,
     SequenceRegressor,
+    ablatable_gates,
     copy_from_builtin,
+    gate,
+    gate_names,
+    gate_rows,
+    live_gates,
 )
 
 D, H, B, T = 3, 5, 4, 7
@@ -141,3 +148,42 @@ def test_regressor_uses_scratch_cell_when_ablated_and_rejects_unknown_flags():
         SequenceRegressor("rnn", H, forget_bias=1.0)
     with pytest.raises(ValueError):
         SequenceRegressor("transformer", H)
+
+
+def test_gate_layout_is_one_api_in_torch_row_order():
+    """GATES names the row blocks in torch's order; gate() slices them; the ablation flags are `<gate>_gate`."""
+    assert gate_names("lstm") == ("input", "forget", "candidate", "output")
+    assert gate_names("gru") == ("reset", "update", "candidate") and gate_names("rnn") == ("candidate",)
+    for kind, cls in CELLS.items():
+        cell = cls(D, H)
+        assert cell.kind == kind and cell.gates == len(GATES[kind]) == cell.weight_ih.shape[0] // H
+        assert gate_names(cell) == GATES[kind]
+        pre = torch.randn(B, cell.gates * H)
+        for i, name in enumerate(gate_names(kind)):
+            assert gate_rows(kind, name, H) == slice(i * H, (i + 1) * H)
+            assert torch.equal(gate(cell, pre, name), pre.chunk(cell.gates, dim=-1)[i])
+        for g in ablatable_gates(kind):  # every ablatable gate is a real keyword of the cell
+            cls(D, H, **{f"{g}_gate": False})
+    with pytest.raises(ValueError, match="no gate"):
+        gate_rows("gru", "forget", H)
+
+
+def test_gate_helper_reproduces_the_cells_own_gates():
+    """sigmoid(gate(cell, W_ih x + b_ih + W_hh h + b_hh, 'forget')) is the forget gate the LSTM step applies."""
+    torch.manual_seed(2)
+    cell = LSTMCell(D, H).double()
+    x, h, c = (torch.randn(B, n, dtype=torch.float64) for n in (D, H, H))
+    pre = cell.input_proj(x) + torch.nn.functional.linear(h, cell.weight_hh, cell.bias_hh)
+    i, f, g, o = (torch.sigmoid(gate(cell, pre, "input")), torch.sigmoid(gate(cell, pre, "forget")),
+                  torch.tanh(gate(cell, pre, "candidate")), torch.sigmoid(gate(cell, pre, "output")))
+    h2, c2 = cell(x, (h, c))
+    torch.testing.assert_close(c2, f * c + i * g, rtol=0, atol=1e-12)
+    torch.testing.assert_close(h2, o * torch.tanh(c2), rtol=0, atol=1e-12)
+
+
+def test_live_gates_follow_the_ablation_flags():
+    assert live_gates("lstm", {}) == GATES["lstm"]
+    assert live_gates("lstm", {"forget_gate": False, "forget_bias": 1.0}) == ("input", "candidate", "output")
+    assert live_gates("gru", {"update_gate": False}) == ("reset", "candidate")
+    with pytest.raises(ValueError, match="no ablatable gate"):
+        live_gates("rnn", {"forget_gate": False})

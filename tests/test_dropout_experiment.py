@@ -1,23 +1,23 @@
-"""The dropout experiment: params rules, data split, deterministic tiny training, findings' verdicts and figures."""
-
-from types import SimpleNamespace
+"""The dropout experiment: params rules, deterministic tiny training, the findings' rules on hand-built runs,
+and figures."""
 
 import numpy as np
 import pytest
 import yaml
 from tinydata import image_classes
 
-from dlps.experiments import dropout as exp
-from dlps.params import ParamError
-from dlps.pipeline import aggregate
+from dlps.experiments.dropout import figures, judge, spec, train
+from dlps.jobs.evaluate import aggregate, check_findings
+from dlps.jobs.train import Context
+from dlps.schema import ParamError
 
-CFG = {"p": [0.0, 0.2, 0.5], "n_train": 60, "n_val": 40, "hidden": [32, 32], "epochs": 4, "batch_size": 16,
-       "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "bf16": False, "alpha": 0.05}
+CFG = {"seeds": [0, 1], "p": [0.0, 0.2, 0.5], "n_train": 60, "n_val": 40, "hidden": [32, 32], "epochs": 4,
+       "batch_size": 16, "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "precision": "fp32", "alpha": 0.05}
 
 
 @pytest.fixture
 def ctx(tmp_path):
-    """A prepared-data folder holding tiny learnable MNIST-shaped arrays."""
+    """A prepared-data folder holding tiny learnable MNIST-shaped arrays, and a one-thread CPU context."""
     rng = np.random.default_rng(0)
     folder = tmp_path / "mnist"
     folder.mkdir()
@@ -25,85 +25,129 @@ def ctx(tmp_path):
         x, y = image_classes(n, (28, 28), rng)
         np.save(folder / f"x_{split}.npy", x)
         np.save(folder / f"y_{split}.npy", y)
-    return SimpleNamespace(data=tmp_path, device="cpu")
+    return Context({"device": "cpu", "threads": 1}, data=tmp_path)
 
 
 def test_variants_match_dvc_item_strings():
-    cfg = exp.SCHEMA.check("dropout", CFG | yaml.safe_load("p: [0.0, 0.2, 0.5]"))
-    assert exp.variants(cfg) == ["0.0", "0.2", "0.5"]
-    assert exp.variants(exp.SCHEMA.check("dropout", CFG | {"p": [0, 0.5]})) == ["0", "0.5"]
+    cfg = spec.SCHEMA.check("dropout", CFG | yaml.safe_load("p: [0.0, 0.2, 0.5]"))
+    assert spec.variants(cfg) == ["0.0", "0.2", "0.5"]
+    assert spec.variants(spec.SCHEMA.check("dropout", CFG | {"p": [0, 0.5]})) == ["0", "0.5"]
 
 
 @pytest.mark.parametrize("change, words", [({"p": [0.2, 0.5]}, "includes 0.0"),
                                            ({"n_train": 50_000, "n_val": 20_000}, "at most 10000")])
 def test_check_rejects_bad_sections(change, words):
     with pytest.raises(ParamError, match=words):
-        exp.check(CFG | change)
+        spec.check(CFG | change)
 
 
-def test_rate_of_one_is_rejected():
+def test_rate_of_one_and_bad_precision_are_rejected():
     with pytest.raises(ParamError, match=r"dropout.p\[1\]"):
-        exp.SCHEMA.check("dropout", CFG | {"p": [0.0, 1.0]})
+        spec.SCHEMA.check("dropout", CFG | {"p": [0.0, 1.0]})
+    with pytest.raises(ParamError, match=r"dropout.precision"):
+        spec.SCHEMA.check("dropout", CFG | {"precision": "bf8"})
+
+
+def test_judge_keys_are_not_read_by_training():
+    assert set(spec.JUDGE_KEYS) <= set(spec.SCHEMA.fields) and "alpha" in spec.JUDGE_KEYS
+    assert isinstance(spec.TEST_SCORED, str) and "final weights" in spec.TEST_SCORED
 
 
 def test_train_is_deterministic_and_records_history(ctx):
-    first = exp.train(CFG, "0.5", [0, 1], ctx)
-    second = exp.train(CFG, "0.5", [0, 1], ctx)
+    first = train.train(CFG, "0.5", [0, 1], ctx)
+    second = train.train(CFG | {"alpha": 0.5}, "0.5", [0, 1], ctx)  # a judging key changes nothing
     assert first == second
     for run in first["runs"]:
-        assert set(run) == {"seed", *exp.METRICS}
+        assert set(run) == {"seed", *spec.METRICS}
         assert all(type(v) in (int, float) for v in run.values())
         assert run["gap"] == pytest.approx(run["train_acc"] - run["test_acc"])
+        assert run["loss_gap"] == pytest.approx(run["test_loss"] - run["train_loss"])
         assert 1 <= run["best_val_epoch"] <= CFG["epochs"]
     rows = first["history"]
-    assert len(rows) == 2 * CFG["epochs"] and all(list(r) == list(exp.HISTORY_KEYS) for r in rows)
-    assert [r["epoch"] for r in rows[: CFG["epochs"]]] == list(range(1, CFG["epochs"] + 1))
+    assert len(rows) == 2 * CFG["epochs"] and all(list(r) == list(spec.HISTORY_KEYS) for r in rows)
+    assert rows[CFG["epochs"] - 1]["train_loss"] == first["runs"][0]["train_loss"]
 
 
-def metrics_for(cfg, runs):
-    return aggregate(exp, cfg, runs)
+WOBBLE = [0.0, 1.0, -1.0, 0.5, -0.5, 2.0]
 
 
-def fake_runs(acc: dict[str, float], val: dict[str, float], epochs=100):
-    """Synthetic per-seed metrics: a fixed accuracy per rate plus a small seed-dependent wobble."""
+def fake_runs(acc: dict, val: dict, gap: dict | None = None, noise=0.001, n=6):
+    """Hand-built per-seed rows: a fixed accuracy and loss gap per rate plus a seed-dependent wobble that differs
+    between rates (so paired differences are not constant)."""
+    gap = gap or {v: 0.4 for v in acc}
     runs = {}
-    for v, a in acc.items():
-        runs[v] = [{"seed": s, "test_acc": a + 0.001 * w, "test_loss": 0.3, "gap": 1 - a - 0.001 * w,
-                    "train_acc": 1.0, "val_acc": val[v] + 0.001 * w, "best_val_epoch": 10 if v == "0.0" else 60,
-                    "val_loss_rise": 0.2 + 0.01 * w, "test_acc_best_val": a}
-                   for s, w in enumerate([0.0, 1.0, -1.0])]
+    for i, (v, a) in enumerate(acc.items()):
+        k = 1 + i
+        runs[v] = [{"seed": s, "test_acc": a + noise * w * k, "test_loss": 0.3 + gap[v], "train_loss": 0.3,
+                    "loss_gap": gap[v] + 0.01 * w * k, "gap": 1 - a, "train_acc": 1.0,
+                    "val_acc": val[v] + 0.001 * w, "best_val_epoch": 10, "val_loss_rise": 0.2 + 0.01 * w,
+                    "test_acc_best_val": a} for s, w in enumerate(WOBBLE[:n])]
     return runs
 
 
-def test_best_rate_is_chosen_on_validation_and_findings_show_the_effect():
-    cfg = CFG | {"epochs": 100}
+def judged(cfg, runs):
+    m = aggregate(spec, judge, cfg, runs)
+    found = {f["id"]: f for f in judge.findings(cfg, m, runs)}
+    check_findings("dropout", list(found.values()))
+    return m, found
+
+
+def test_clear_effect_is_shown_and_best_rate_is_chosen_on_validation():
     # p = 0.2 has the better test accuracy, but p = 0.5 wins on validation, so 0.5 is "best".
-    runs = fake_runs({"0.0": 0.90, "0.2": 0.93, "0.5": 0.92}, {"0.0": 0.90, "0.2": 0.91, "0.5": 0.92})
-    m = metrics_for(cfg, runs)
-    assert m["derived"]["best_p"] == "0.5"
-    assert m["derived"]["improvement_pp"] == pytest.approx(2.0)
-    assert m["derived"]["relative_error_reduction"] == pytest.approx(0.2)
-    found = exp.findings(cfg, m)
-    assert [f["shown"] for f in found] == [True, True, True, True]
-    assert "+2 pp" in found[2]["text"] and "20% relative" in found[2]["text"]
+    runs = fake_runs({"0.0": 0.90, "0.2": 0.93, "0.5": 0.92}, {"0.0": 0.90, "0.2": 0.91, "0.5": 0.92},
+                     gap={"0.0": 0.5, "0.2": 0.3, "0.5": 0.2})
+    m, found = judged(CFG, runs)
+    assert m["derived"]["best_p"] == "0.5" and m["derived"]["improvement_pp"] == pytest.approx(2.0, abs=0.1)
+    assert found["beats_baseline"]["verdict"] == "shown" and found["beats_baseline"]["primary"]
+    assert found["narrows_loss_gap"]["verdict"] == "shown"
+    assert found["val_loss_turns_up"]["verdict"] == "shown"
+    assert found["beats_baseline"]["scale"] == 100 and found["beats_baseline"]["unit"] == "pp"
 
 
-def test_findings_say_not_shown_when_dropout_does_not_help():
-    cfg = CFG | {"epochs": 100}
-    runs = fake_runs({"0.0": 0.90, "0.2": 0.90, "0.5": 0.90}, {"0.0": 0.90, "0.2": 0.90, "0.5": 0.90})
-    runs["0.5"] = [r | {"test_acc": r["test_acc"] + (0.002 if r["seed"] == 1 else -0.001)} for r in runs["0.5"]]
-    found = exp.findings(cfg, metrics_for(cfg, runs))
-    assert not found[0]["shown"] and "not shown" in found[0]["text"]
-    assert not found[2]["shown"] and "not shown on any reading" in found[2]["text"]
+def test_reversed_effect_is_refuted():
+    runs = fake_runs({"0.0": 0.92, "0.2": 0.90, "0.5": 0.89}, {"0.0": 0.90, "0.2": 0.91, "0.5": 0.90},
+                     gap={"0.0": 0.2, "0.2": 0.5, "0.5": 0.5})
+    _, found = judged(CFG, runs)
+    assert found["beats_baseline"]["verdict"] == "refuted" and "lowers" in found["beats_baseline"]["text"]
+    assert found["narrows_loss_gap"]["verdict"] == "refuted"
+
+
+def test_noise_is_inconclusive():
+    rng = np.random.default_rng(1)
+    runs = fake_runs({"0.0": 0.90, "0.2": 0.90, "0.5": 0.90}, {"0.0": 0.90, "0.2": 0.91, "0.5": 0.90})
+    for rows in runs.values():
+        for r in rows:
+            r["test_acc"] = 0.9 + 0.01 * rng.standard_normal()
+    _, found = judged(CFG, runs)
+    assert found["beats_baseline"]["verdict"] == "inconclusive" and "not shown" in found["beats_baseline"]["text"]
+
+
+def test_old_claim_readings_are_not_counted_twice_and_disagreeing_readings_are_untestable():
+    # +1.8 pp from 90%: 18% relative error reduction, inside 15–20% on that reading, far below it in points.
+    runs = fake_runs({"0.0": 0.90, "0.2": 0.91, "0.5": 0.918}, {"0.0": 0.90, "0.2": 0.91, "0.5": 0.92},
+                     noise=0.00005)
+    _, found = judged(CFG, runs)
+    claim = found["old_claim"]
+    assert set(claim["readings"]) == {"test-accuracy gain in points", "relative test-error reduction"}
+    assert claim["readings"]["test-accuracy gain in points"]["verdict"] == "refuted"
+    assert claim["readings"]["relative test-error reduction"]["verdict"] == "shown"
+    assert claim["claim_verdict"] == "not testable as stated" and not claim["primary"]
+
+
+def test_old_claim_that_fails_on_every_reading_does_not_hold():
+    runs = fake_runs({"0.0": 0.90, "0.2": 0.90, "0.5": 0.901}, {"0.0": 0.90, "0.2": 0.91, "0.5": 0.92},
+                     noise=0.00005)
+    _, found = judged(CFG, runs)
+    assert found["old_claim"]["verdict"] == "refuted" and "claim_verdict" not in found["old_claim"]
 
 
 def test_plot_writes_both_figures(ctx, tmp_path):
     cfg = CFG | {"p": [0.0, 0.5]}
-    results = {v: exp.train(cfg, v, [0, 1], ctx) for v in exp.variants(cfg)}
+    results = {v: train.train(cfg, v, [0, 1], ctx) for v in spec.variants(cfg)}
     runs = {v: r["runs"] for v, r in results.items()}
-    m = metrics_for(cfg, runs)
+    m = aggregate(spec, judge, cfg, runs)
     out = tmp_path / "figs"
     out.mkdir()
-    figures = exp.plot(cfg, m, runs, {v: r["history"] for v, r in results.items()}, out)
-    assert [f["file"] for f in figures] == ["loss_curves.png", "acc_gap_vs_p.png"]
-    assert all((out / f["file"]).stat().st_size > 0 for f in figures)
+    files = figures.plot(cfg, m, runs, {v: r["history"] for v, r in results.items()}, out)
+    assert [f["file"] for f in files] == ["loss_curves.png", "acc_gap_vs_p.png"]
+    assert all((out / f["file"]).stat().st_size > 0 for f in files)

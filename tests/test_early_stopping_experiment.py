@@ -1,21 +1,21 @@
 """The early-stopping experiment: params rules, data split, the prefix property of stopped runs, restored
 weights, per-patience metrics, the bar's and the claim's verdicts, and figures."""
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 import torch
 from tinydata import image_classes
 
+from dlps import verdicts
 from dlps.data import images
-from dlps.experiments import early_stopping as exp
-from dlps.params import ParamError
-from dlps.pipeline import aggregate
+from dlps.experiments.early_stopping import figures, judge, spec, train
+from dlps.jobs.evaluate import aggregate, check_findings
+from dlps.jobs.train import Context
+from dlps.schema import ParamError
 
-CFG = {"patience": [1, 2, 3], "default_patience": 2, "min_delta": 0.0, "max_epochs": 12, "n_train": 60,
+CFG = {"seeds": [0, 1], "patience": [1, 2, 3], "default_patience": 2, "min_delta": 0.0, "max_epochs": 12, "n_train": 60,
        "n_val": 40, "hidden": [64, 64], "batch_size": 16, "optimizer": "adam", "lr": 0.01, "momentum": 0.9,
-       "bf16": False, "min_saved_frac": 0.3, "max_acc_drop_pp": 0.3, "alpha": 0.05}
+       "precision": "fp32", "min_saved_frac": 0.3, "max_acc_drop_pp": 0.3, "alpha": 0.05}
 
 
 @pytest.fixture(autouse=True)
@@ -38,7 +38,7 @@ def ctx(tmp_path):
         y[flip] = rng.integers(0, 10, flip.sum())
         np.save(folder / f"x_{split}.npy", x)
         np.save(folder / f"y_{split}.npy", y)
-    return SimpleNamespace(data=tmp_path, device="cpu")
+    return Context({"device": "cpu", "threads": 1}, data=tmp_path)
 
 
 def deterministic(run):
@@ -46,10 +46,10 @@ def deterministic(run):
 
 
 def test_schema_and_variants():
-    cfg = exp.SCHEMA.check("early_stopping", CFG)
-    assert exp.variants(cfg) == ["all"]
+    cfg = spec.SCHEMA.check("early_stopping", CFG)
+    assert spec.variants(cfg) == ["all"]
     with pytest.raises(ParamError, match=r"early_stopping.patience\[1\]"):
-        exp.SCHEMA.check("early_stopping", CFG | {"patience": [2, 0]})
+        spec.SCHEMA.check("early_stopping", CFG | {"patience": [2, 0]})
 
 
 @pytest.mark.parametrize("change, words", [({"default_patience": 7}, "one of early_stopping.patience"),
@@ -57,7 +57,7 @@ def test_schema_and_variants():
                                            ({"n_train": 50_000, "n_val": 20_000}, "at most 10000")])
 def test_check_rejects_bad_sections(change, words):
     with pytest.raises(ParamError, match=words):
-        exp.check(CFG | change)
+        spec.check(CFG | change)
 
 
 def strip_times(history):
@@ -74,15 +74,15 @@ def test_stopped_run_is_the_prefix_of_the_full_run_and_restores_the_same_weights
     from dlps.training import early_stop_epoch, fit
 
     t = images.to_tensors(images.split(images.load(ctx.data, "fashion_mnist"), CFG, 0, "early_stopping"))
-    model, st, full, snapshots = exp.full_run(CFG, t, 0)
+    model, st, full, snapshots = train.full_run(CFG, t, 0)
     val = [r["val_loss"] for r in full]
     assert len(full) == CFG["max_epochs"]
     fired = 0
     for p in CFG["patience"]:
         stop, best = early_stop_epoch(val, p, CFG["min_delta"])
         fired += stop < len(full)
-        live = exp.make_model(CFG, t)
-        history, best_state, _ = fit(live, t, exp.train_config(CFG, patience=p), 0, stats=st)
+        live = train.make_model(CFG, t)
+        history, best_state, _ = fit(live, t, train.train_config(CFG, patience=p), 0, stats=st)
         assert strip_times(history) == strip_times(full[:stop])
         assert states_equal(best_state, snapshots[best])
     assert fired, "the tiny run should overfit enough for some patience to stop it early"
@@ -95,12 +95,12 @@ def test_stopped_run_is_the_prefix_of_the_full_run_and_restores_the_same_weights
 
 
 def test_train_is_deterministic_and_per_patience_metrics_are_consistent(ctx):
-    first = exp.train(CFG, "all", [0, 1], ctx)
-    second = exp.train(CFG, "all", [0, 1], ctx)
+    first = train.train(CFG, "all", [0, 1], ctx)
+    second = train.train(CFG | {"default_patience": 3, "alpha": 0.5, "max_acc_drop_pp": 9.0}, "all", [0, 1], ctx)
     assert [deterministic(r) for r in first["runs"]] == [deterministic(r) for r in second["runs"]]
     assert first["history"] == second["history"]
     for run in first["runs"]:
-        assert set(exp.METRICS) <= set(run)
+        assert set(spec.METRICS) <= set(run) and not set(spec.METRICS) & set(spec.TIMINGS)
         assert all(type(v) in (int, float) for v in run.values())
         for p in CFG["patience"]:
             stop, best = run[f"stop_epoch_p{p}"], run[f"best_epoch_p{p}"]
@@ -112,61 +112,83 @@ def test_train_is_deterministic_and_per_patience_metrics_are_consistent(ctx):
         # longer patience never stops earlier
         stops = [run[f"stop_epoch_p{p}"] for p in sorted(CFG["patience"])]
         assert stops == sorted(stops)
-        d = CFG["default_patience"]
-        assert run["stop_epoch"] == run[f"stop_epoch_p{d}"] and run["test_acc_restored"] == run[f"test_acc_restored_p{d}"]
     rows = first["history"]
-    assert len(rows) == 2 * CFG["max_epochs"] and all(list(r) == list(exp.HISTORY_KEYS) for r in rows)
+    assert len(rows) == 2 * CFG["max_epochs"] and all(list(r) == list(spec.HISTORY_KEYS) for r in rows)
 
 
-def metrics_for(cfg, rows):
-    return aggregate(exp, cfg, {"all": rows})
+WOBBLE = [0.0, 1.0, -1.0, 0.5, -0.5]
 
 
-def fake_rows(max_epochs=40, stops=(8, 12, 20), full_acc=0.85, restored=(0.851, 0.852, 0.853)):
-    """Synthetic per-seed rows for patience 2, 5, 10 with small seed-dependent wobble."""
+def fake_rows(max_epochs=40, stops=(8, 12, 20), full_acc=0.85, restored=(0.851, 0.852, 0.853), noise=0.0005):
+    """Hand-built per-seed rows for patience 2, 5, 10 with a small seed-dependent wobble."""
     rows = []
-    for s, w in enumerate([0.0, 1.0, -1.0]):
+    for s, w in enumerate(WOBBLE):
         row = {"seed": s, "epochs_full": max_epochs, "best_epoch_full": 6, "val_loss_rise": 0.3 + 0.01 * w,
                "test_acc_full": full_acc + 0.001 * w, "test_acc_best_full": restored[1], "time_full_s": 10.0}
         for p, stop, acc in zip((2, 5, 10), stops, restored):
-            a = acc + 0.001 * w + 0.0005 * s
+            a = acc + 0.001 * w + noise * (s - 2)
             row |= {f"stop_epoch_p{p}": stop + s, f"best_epoch_p{p}": 6, f"stopped_p{p}": 1,
-                    f"epochs_saved_p{p}": max_epochs - stop - s, f"epochs_saved_frac_p{p}": (max_epochs - stop - s) / max_epochs,
+                    f"epochs_saved_p{p}": max_epochs - stop - s,
+                    f"epochs_saved_frac_p{p}": (max_epochs - stop - s) / max_epochs,
                     f"test_acc_restored_p{p}": a, f"acc_change_pp_p{p}": 100 * (a - row["test_acc_full"]),
                     f"time_saved_s_p{p}": 5.0, f"time_saved_frac_p{p}": 0.5}
-        row |= {k: row[f"{k}_p5"] for k in exp.METRICS if f"{k}_p5" in row}
         rows.append(row)
     return rows
 
 
-FULL = CFG | {"patience": [2, 5, 10], "default_patience": 5, "max_epochs": 40}
+FULL = CFG | {"seeds": list(range(5)), "patience": [2, 5, 10], "default_patience": 5, "max_epochs": 40}
 
 
-def test_findings_when_early_stopping_saves_a_lot_at_no_cost():
-    m = metrics_for(FULL, fake_rows())
-    assert m["derived"]["bar_met"]
-    assert m["derived"]["default_epochs_saved_frac"] == pytest.approx(np.mean([28, 27, 26]) / 40)
-    found = exp.findings(FULL, m)
-    assert [f["shown"] for f in found] == [True, True, True]
-    assert "more than the claimed 30–40%" in found[2]["text"] and "claim holds" in found[2]["text"]
+def judged(rows, cfg=FULL):
+    m = aggregate(spec, judge, cfg, {"all": rows})
+    found = {f["id"]: f for f in judge.findings(cfg, m, {"all": rows})}
+    check_findings("early_stopping", list(found.values()))
+    return m, found
 
 
-def test_findings_say_not_shown_when_accuracy_drops_or_little_is_saved():
-    m = metrics_for(FULL, fake_rows(restored=(0.83, 0.84, 0.845)))
-    found = exp.findings(FULL, m)
-    assert not m["derived"]["bar_met"] and not found[1]["shown"] and not found[2]["shown"]
-    assert "bar is not met" in found[1]["text"] and "does not hold" in found[2]["text"]
-    m = metrics_for(FULL, fake_rows(stops=(36, 37, 38)))
-    found = exp.findings(FULL, m)
-    assert not found[1]["shown"] and "fewer than 30% of epochs saved" in found[1]["text"]
-    assert not found[2]["shown"] and "below the claimed 30–40%" in found[2]["text"]
+def test_no_wall_clock_value_reaches_the_metrics():
+    m, _ = judged(fake_rows())
+    assert not any(k.startswith("time") for k in m["variants"]["all"])
+    assert not any(k.startswith("time") for k in m["derived"]["patience"]["5"])
+
+
+def test_saving_a_lot_at_no_cost_is_shown_but_does_not_fit_the_claimed_range():
+    _, found = judged(fake_rows())
+    assert found["saves_epochs"]["verdict"] == "shown" and found["saves_epochs"]["primary"]
+    assert found["performance_maintained"]["verdict"] == "shown" and found["performance_maintained"]["primary"]
+    assert found["saves_epochs"]["effect"] == pytest.approx(np.mean([28, 27, 26, 25, 24]) / 40)
+    # 60% [interval entirely above 40%]: outside the claimed 30–40%, so the claim does not hold
+    assert found["old_claim"]["verdict"] == "refuted" and "does not hold as 30–40%" in found["old_claim"]["text"]
+
+
+def test_the_range_rule_inside_holds_disjoint_does_not_hold_else_inconclusive():
+    assert verdicts.within([0.34, 0.35, 0.36, 0.35, 0.35], 0.3, 0.4, 0.05, "saved")["verdict"] == "shown"
+    assert verdicts.within([0.60, 0.62, 0.61], 0.3, 0.4, 0.05, "saved")["verdict"] == "refuted"
+    assert verdicts.within([0.30, 0.45, 0.38], 0.3, 0.4, 0.05, "saved")["verdict"] == "inconclusive"
+    rec = verdicts.within([0.34, 0.35, 0.36, 0.35, 0.35], 0.3, 0.4, 0.05, "saved")
+    assert rec["effect"] == pytest.approx(0.35) and rec["ci95_low"] > 0.3 and rec["ci95_high"] < 0.4
+
+
+def test_an_interval_reaching_beyond_the_margin_is_inconclusive_not_maintained():
+    _, found = judged(fake_rows(restored=(0.85, 0.85, 0.85), noise=0.01))
+    kept = found["performance_maintained"]
+    assert kept["ci95_low"] < -0.003 < kept["ci95_high"]
+    assert kept["verdict"] == "inconclusive" and "not evidence of no difference" in kept["text"]
+
+
+def test_a_clear_drop_is_refuted_and_little_saving_is_refuted():
+    _, found = judged(fake_rows(restored=(0.80, 0.81, 0.82)))
+    assert found["performance_maintained"]["verdict"] == "refuted"
+    assert found["old_claim"]["verdict"] == "refuted"
+    _, found = judged(fake_rows(stops=(36, 36, 36)))
+    assert found["saves_epochs"]["verdict"] == "refuted"
 
 
 def test_plot_writes_both_figures(ctx, tmp_path):
-    result = exp.train(CFG, "all", [0, 1], ctx)
-    m = metrics_for(CFG, result["runs"])
+    result = train.train(CFG, "all", [0, 1], ctx)
+    m = aggregate(spec, judge, CFG, {"all": result["runs"]})
     out = tmp_path / "figs"
     out.mkdir()
-    figures = exp.plot(CFG, m, {"all": result["runs"]}, {"all": result["history"]}, out)
-    assert [f["file"] for f in figures] == ["val_loss.png", "saved_vs_acc.png"]
-    assert all((out / f["file"]).stat().st_size > 0 for f in figures)
+    files = figures.plot(CFG, m, {"all": result["runs"]}, {"all": result["history"]}, out)
+    assert [f["file"] for f in files] == ["val_loss.png", "saved_vs_acc.png"]
+    assert all((out / f["file"]).stat().st_size > 0 for f in files)

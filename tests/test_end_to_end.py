@@ -14,8 +14,8 @@ import yaml
 from tinydata import make_mirror
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = ["dlps", "stages", "params.yaml", "dvc.yaml", "pyproject.toml", ".dvc/config", ".dvcignore", ".gitignore",
-           "metrics/bench/bench.json"]  # the benchmark (run outside the DAG) is an input of the report
+SOURCES = ["dlps", "stages", "params.yaml", "dvc.yaml", "pyproject.toml", "docs/design.md", ".dvc/config",
+           ".dvcignore", ".gitignore", "metrics/bench/bench.json"]  # the benchmark (run outside the DAG) is an input of the report
 
 # Tiny versions of each section: the same code paths, seconds instead of minutes.
 TINY = {
@@ -44,11 +44,8 @@ def run(cmd: list[str], cwd: Path, env: dict) -> subprocess.CompletedProcess:
     return r
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    """A copy of the project in a fresh git repo, its params shrunk, its mirror made of tiny files."""
-    tmp = tmp_path_factory.mktemp("e2e")
-    repo = tmp / "repo"
+def copy_project(repo: Path) -> Path:
+    """The project's sources (no data, no results) copied into `repo`."""
     for src in SOURCES:
         s, d = ROOT / src, repo / src
         d.parent.mkdir(parents=True, exist_ok=True)
@@ -56,6 +53,14 @@ def project(tmp_path_factory):
             shutil.copytree(s, d, ignore=shutil.ignore_patterns("__pycache__"))
         elif s.exists():
             shutil.copy2(s, d)
+    return repo
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A copy of the project in a fresh git repo, its params shrunk, its mirror made of tiny files."""
+    tmp = tmp_path_factory.mktemp("e2e")
+    repo = copy_project(tmp / "repo")
     params = yaml.safe_load((repo / "params.yaml").read_text())
     for section, values in TINY.items():
         params[section].update(values)
@@ -104,10 +109,52 @@ def test_changing_one_experiment_reruns_only_it_and_the_report(project):
     try:
         stale = run(["dvc", "status"], repo, env).stdout
         names = {line.strip().rstrip(":") for line in stale.splitlines() if line and not line.startswith("\t")}
-        assert names and all(n.startswith(("train_overfitting", "evaluate@overfitting", "plots@overfitting",
+        assert names and all(n.startswith(("train_overfitting", "evaluate_overfitting", "plots_overfitting",
                                            "report")) for n in names), stale
     finally:
         run(["git", "checkout", "params.yaml"], repo, env)
+
+
+def test_a_failed_forced_download_keeps_the_verified_copy(project, tmp_path):
+    """`dvc repro -f download@<dataset>` with no network and no mirror fails, and leaves data/raw/<dataset> whole
+    (the stage's output is `persist`: DVC does not delete it first, and the stage replaces it only on success)."""
+    repo, env = project
+    raw = repo / "data/raw/tinyshakespeare"
+    before = {p.name: p.read_bytes() for p in raw.iterdir()}
+    offline = {**env, "DLPS_MIRROR": str(tmp_path / "no-such-mirror")}
+    r = subprocess.run(["dvc", "repro", "-f", "-s", "download@tinyshakespeare"], cwd=repo, env=offline,
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and "mirror folder" in r.stdout + r.stderr
+    assert {p.name: p.read_bytes() for p in raw.iterdir()} == before
+    run(["dvc", "repro"], repo, env)
+    assert "up to date" in run(["dvc", "status"], repo, env).stdout
+
+
+def _ran(out: str) -> set[str]:
+    """The stages a `dvc repro` / `dvc exp run` log says it ran."""
+    return {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage '")}
+
+
+def test_rejudging_redrawing_and_a_new_variant_retrain_only_what_they_must(project):
+    """A judging key (-S alpha) and a caption edit re-run no train stage; a new variant trains only itself."""
+    repo, env = project
+    run(["git", "add", "-A"], repo, env)
+    run(["git", "commit", "-qm", "before re-judging", "--allow-empty"], repo, env)
+    figures = repo / "dlps/experiments/overfitting/figures.py"
+    original = figures.read_text()
+    try:
+        ran = _ran(run(["dvc", "exp", "run", "-S", "overfitting.alpha=0.02", "-S", "l2.alpha=0.1"], repo, env).stdout)
+        assert ran and not any(s.startswith("train_") for s in ran), ran
+        assert {"evaluate_overfitting", "evaluate_l2", "report"} <= ran
+        figures.write_text(original.replace("Polynomial fits of each degree", "Least-squares fits of each degree"))
+        ran = _ran(run(["dvc", "repro"], repo, env).stdout)
+        assert ran == {"plots_overfitting", "report"}, ran
+        ran = _ran(run(["dvc", "exp", "run", "-S", "overfitting.degrees=[1,3,15,5]"], repo, env).stdout)
+        assert {s for s in ran if s.startswith("train_")} == {"train_overfitting@5"}, ran
+    finally:
+        figures.write_text(original)
+        run(["git", "checkout", "params.yaml"], repo, env)
+        run(["dvc", "repro"], repo, env)
 
 
 def test_killed_stage_leaves_nothing_half_written_and_repro_recovers(project):
@@ -191,8 +238,11 @@ def test_exp_run_with_override_and_metrics_diff(project):
     run(["dvc", "exp", "run", "-S", "overfitting.degrees=[1,2,15]"], repo, env)
     m = json.loads((repo / "metrics/overfitting.json").read_text())
     assert set(m["variants"]) == {"1", "2", "15"}
-    diff = json.loads(run(["dvc", "metrics", "diff", "--json"], repo, env).stdout)
+    diff = json.loads(run(["dvc", "metrics", "diff", "--json", "--targets", "metrics/overfitting.json"], repo,
+                          env).stdout)
     assert any("variants.2." in key for key in diff["metrics/overfitting.json"])
+    headline = json.loads(run(["dvc", "metrics", "diff", "--json"], repo, env).stdout)
+    assert any(key.startswith("underfits_1_vs_2.") for key in headline["metrics/headline/overfitting.json"])
     run([sys.executable, "stages/compare.py", "HEAD", "--out", str(repo / "cmp.html")], repo, env)
     page = (repo / "cmp.md").read_text()
     assert "overfitting.degrees" in page and "variants.2.test_mse.mean" in page
@@ -282,7 +332,9 @@ def test_queued_experiments_run_in_parallel(project, tmp_path):
             exp, rev = exps[name], exps[name]["revs"][0]
             assert (exp.get("executor") or {}).get("state", "success") == "success" and rev["error"] is None, exp
             assert rev["data"]["params"]["params.yaml"]["data"]["overfitting"]["noise_std"] == value
-            variants = rev["data"]["metrics"]["metrics/overfitting.json"]["data"]["variants"]
+            assert rev["data"]["metrics"]["metrics/headline/overfitting.json"]["data"]  # the default columns
+            full = run(["git", "show", f"{rev['rev']}:metrics/overfitting.json"], repo, env).stdout
+            variants = json.loads(full)["variants"]
             mse[name] = {v: s["test_mse"]["mean"] for v, s in variants.items()}
         low, high = mse["queued-noise-02"], mse["queued-noise-04"]
         assert set(low) == set(high) and all(high[v] > low[v] for v in low), mse  # same seeds, twice the noise

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dlps.experiments import REGISTRY
+from dlps.experiments import NAMES, part
 from dlps.params import load, read_params
-from dlps.pipeline import experiment, seeds_for
 
 ROOT = Path(__file__).resolve().parents[1]
 FULL = ROOT / "docs/params-full-scale.yaml"
@@ -25,9 +24,7 @@ def key_paths(tree: dict, prefix: str = "") -> set[str]:
 
 
 def test_full_scale_params_pass_the_stages_validation():
-    params = load(FULL)  # what every stage runs first (dlps.cli.stage): the whole file against the schema
-    for name in REGISTRY:
-        experiment(params, name)  # each experiment's cross-key rules, as train/evaluate/plots apply them
+    load(FULL)  # what every stage runs first (dlps.cli.stage): the whole file, and every cross-key rule
 
 
 def test_full_scale_params_have_exactly_the_keys_of_params_yaml():
@@ -42,11 +39,12 @@ def test_full_scale_params_use_the_full_training_sets():
     assert full["early_stopping"]["n_train"] + full["early_stopping"]["n_val"] == 60_000  # Fashion-MNIST's
     assert full["l2"]["n_train"] + full["l2"]["n_val"] == 50_000  # CIFAR-10's
     for name in ("dropout", "l2", "early_stopping"):
-        assert len(seeds_for(full, name)) >= 5
-    assert len(seeds_for(full, "sentiment")) >= 3
+        assert len(full[name]["seeds"]) >= 5
+    assert len(full["sentiment"]["seeds"]) >= 3
     assert full["numpy_rnn"]["steps"] > default["numpy_rnn"]["steps"]
     assert full["l2"]["epochs"] > default["l2"]["epochs"]
     assert full["early_stopping"]["max_epochs"] > default["early_stopping"]["max_epochs"]
     # The same variants, so the DVC stages (a matrix over them) and the report's comparisons are the same.
-    for name, exp in REGISTRY.items():
-        assert exp.variants(full[name]) == exp.variants(default[name]), name
+    for name in NAMES:
+        spec = part(name, "spec")
+        assert spec.variants(full[name]) == spec.variants(default[name]), name

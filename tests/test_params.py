@@ -33,10 +33,10 @@ def with_change(path: str, value, delete: bool = False) -> dict:
 BAD = [  # (key path changed, new value, text the message must contain)
     ("bogus_section", {"a": 1}, "bogus_section: unknown key"),
     ("overfitting.degreez", [1, 2], "overfitting.degreez: unknown key"),
-    ("seeds", [], "seeds: got []"),
-    ("seeds", [0, 1, 1], "repeated"),
-    ("seeds", [0, -1], "seeds[1]: got -1"),
-    ("seeds", "0,1", "seeds: got '0,1'"),
+    ("dropout.seeds", [], "seeds: got []"),
+    ("dropout.seeds", [0, 1, 1], "repeated"),
+    ("dropout.seeds", [0, -1], "seeds[1]: got -1"),
+    ("dropout.seeds", "0,1", "seeds: got '0,1'"),
     ("device", "tpu", "device: got 'tpu'; allowed: one of auto, cpu, cuda, mps"),
     ("threads", -1, "threads: got -1"),
     ("threads", 1.5, "threads: got 1.5"),
@@ -93,7 +93,7 @@ def test_malformed_yaml(tmp_path, text):
 
 
 def test_cross_key_rule_degree_below_n_train(tmp_path):
-    from dlps.experiments import overfitting
+    from dlps.experiments.overfitting import spec as overfitting
 
     cfg = load(ROOT / "params.yaml")["overfitting"] | {"degrees": [1, 3, 30], "n_train": 30}
     with pytest.raises(ParamError, match=r"overfitting.degrees\[2\]: got 30; allowed: below"):

@@ -1,49 +1,25 @@
-"""Report building blocks: the claims judge, the HTML/Markdown document, the README results block."""
+"""Report building blocks and the whole build on a fake project that follows the metrics contract."""
 
 from __future__ import annotations
 
+import json
+import re
+
+import pytest
 import yaml
+from report_fixture import NAMES, ROOT, make_project
 
-from dlps.claims import CLAIMS_FILE, judge
-from dlps.experiments import REGISTRY
-from dlps.report import README_END, README_START, Doc, update_readme, verdict
-
-
-def test_every_claim_names_a_registered_experiment_or_a_time_limit():
-    claims = yaml.safe_load(CLAIMS_FILE.read_text())
-    assert len(claims) == 9
-    for c in claims:
-        assert c["tested_by"] and ("finding" in c) != ("total_minutes_at_most" in c)
-        if "finding" in c:
-            assert c["finding"].split("/")[0] in {"dropout", "l2", "early_stopping", "bias_variance",
-                                                   "vanishing_gradients", "architectures", "sentiment", "numpy_rnn"}
+from dlps.report import README_END, README_START, Doc, update_readme
+from dlps.report_data import experiment_verdict, headline
 
 
-def test_judge_uses_the_finding_verdict_and_the_recorded_time(tmp_path):
-    f = tmp_path / "claims.yaml"
-    f.write_text(yaml.safe_dump([
-        {"claim": "a", "tested_by": "x", "finding": "e/old_claim"},
-        {"claim": "b", "tested_by": "x", "finding": "e/other"},
-        {"claim": "c", "tested_by": "x", "finding": "missing/old_claim"},
-        {"claim": "d", "tested_by": "x", "total_minutes_at_most": 45},
-    ]))
-    findings = {"e": [{"id": "old_claim", "shown": False, "text": "measured 3"},
-                      {"id": "other", "shown": True, "verdict": "not testable as stated", "text": "t"}]}
-    rows = judge(findings, total_wall_s=46 * 60, path=f)
-    assert [r["verdict"] for r in rows] == ["does not hold", "not testable as stated", "not tested", "does not hold"]
-    assert rows[0]["measured"] == "measured 3" and "46" in rows[3]["measured"]
-    assert judge(findings, total_wall_s=60, path=f)[3]["verdict"] == "holds"
+@pytest.fixture
+def built(tmp_path, monkeypatch):
+    from dlps.report import build
 
-
-def test_every_registered_experiment_has_a_claim_or_is_new():
-    ids = {c["finding"].split("/")[0] for c in yaml.safe_load(CLAIMS_FILE.read_text()) if "finding" in c}
-    assert set(REGISTRY) - ids <= {"overfitting"}
-
-
-def test_verdict_summary():
-    assert verdict([{"shown": True}, {"shown": True}]) == "shown"
-    assert verdict([{"shown": True}, {"shown": False}]) == "mixed"
-    assert verdict([{"shown": False}]) == "notshown"
+    params = make_project(tmp_path, monkeypatch)
+    result = build(params)
+    return tmp_path, result
 
 
 def test_doc_renders_the_same_content_to_html_and_markdown():
@@ -77,3 +53,67 @@ def test_run_cost_gives_a_wall_time_only_for_one_contiguous_run():
     rerun = one[:2] + [one[2] | {"started": 1000.0 + 3600}]  # one stage re-run an hour later
     assert run_cost(rerun)["span_s"] is None
     assert run_cost([{k: v for k, v in t.items() if k != "started"} for t in one])["span_s"] is None
+
+
+def test_experiment_verdict_is_the_primary_findings_common_verdict_or_mixed():
+    assert experiment_verdict([{"verdict": "shown"}, {"verdict": "shown"}]) == "shown"
+    assert experiment_verdict([{"verdict": "shown"}, {"verdict": "refuted"}]) == "mixed"
+    assert experiment_verdict([{"verdict": "inconclusive"}]) == "inconclusive"
+
+
+def test_headline_reads_the_effect_in_its_scale_and_unit_with_interval_and_p():
+    f = {"effect": 0.0135, "ci95_low": 0.004, "ci95_high": 0.023, "n": 3, "p_value": 0.012, "alpha": 0.05,
+         "test": "paired t-test", "scale": 100, "unit": "pp"}
+    assert headline(f) == "1.35 pp [95% CI 0.4, 2.3]; p = 0.012 (α = 0.05), paired t-test"
+    assert "one seed, no CI" in headline(f | {"n": 1})
+    assert "range over 3 seeds" in headline(f | {"test": "deterministic check", "p_value": None})
+
+
+def test_build_writes_every_output_from_the_contract(built):
+    root, result = built
+    index, md = (root / "report/index.html").read_text(), (root / "report/report.md").read_text()
+    summary = index.split('<section id="summary">', 1)[1].split("</section>", 1)[0]
+    assert summary.count('class="card"') == len(NAMES) and summary.count("<img") == len(NAMES)
+    assert "✘ refuted" in summary and "✔ shown" in summary and "? inconclusive" in summary
+    assert "1.35 pp [95% CI 0.4, 2.3]; p = 0.012" in summary
+    assert index.index('id="summary"') < index.index("<nav>")  # the summary is the first screen
+    assert md.count("dvc exp run -S '") == len(NAMES) and md.count("### Try it") == len(NAMES)
+    assert "exact binomial" in md and "deterministic check" in md  # methods list the rules applied
+    claims = json.loads((root / "metrics/claims.json").read_text())["claims"]
+    l2_claim = next(c for c in claims if c["finding"] == "l2/old_claim")
+    assert l2_claim["verdict"] == "does not hold" and l2_claim["claim"] in md
+    assert next(c for c in claims if c["finding"] == "dropout/old_claim")["verdict"] == "not testable as stated"
+    slides = (root / "report/slides.html").read_text()
+    assert slides.count("<section>") >= 11 and slides.count('<aside class="notes">') == slides.count("<section>")
+    assert not re.search(r'(src|href)="(https?:)?//', slides) and "@media print" in slides
+    defense = (root / "report/defense.md").read_text()
+    assert defense.count("*How many seeds?*") == len(NAMES) and defense.count("*Which test?*") == len(NAMES)
+    assert "dlps/experiments/sentiment/judge.py" in defense and "72 seeds" in defense
+    lit = json.loads((root / "metrics/literature.json").read_text())
+    assert lit == result and len(lit["rows"]) >= 9 and not (root / "report/literature.json").exists()
+    readme = (root / "README.md").read_text()
+    assert "main: refuted" in readme and f"| {l2_claim['claim']} | does not hold |" in readme
+    assert readme.startswith("intro\n") and readme.endswith("outro\n")
+
+
+def test_writeups_cover_every_experiment_with_one_sentence_questions_and_real_try_keys():
+    writeups = yaml.safe_load((ROOT / "dlps/experiments/writeups.yaml").read_text())
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    assert list(writeups) == list(NAMES)
+    for name, w in writeups.items():
+        assert w["title"] and w["setup"] and w["question"].endswith("?") and ". " not in w["question"], name
+        figures = ROOT / "plots" / name / "figures.json"
+        if figures.is_file():
+            assert w["key_figure"] in {f["file"] for f in json.loads(figures.read_text())}, name
+        key = re.fullmatch(r"dvc exp run -S '([\w.]+)=[^']+'", w["try"]["command"]).group(1)
+        section, leaf = key.split(".")
+        assert section == name and leaf in params[name], key
+        assert w["try"]["question"].endswith("?") and "compare.py" in w["try"]["compare"]
+
+
+def test_defense_quotes_the_reason_for_a_size_from_the_params_comment(tmp_path):
+    from dlps.defense import param_comments
+
+    f = tmp_path / "params.yaml"
+    f.write_text("seeds: [0]\ndropout:\n  n_train: 2000   # small enough to overfit\n  lr: 0.1\nl2:\n  n_train: 4  # budget\n")
+    assert param_comments(f) == {"dropout.n_train": "small enough to overfit", "l2.n_train": "budget"}

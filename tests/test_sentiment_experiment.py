@@ -1,4 +1,5 @@
-"""Sentiment experiment logic: vocabulary, encoding, bucketing, padding invariance, metrics, findings, a tiny run."""
+"""Sentiment experiment: data loading, vocabulary, encoding, bucketing, padding invariance, metrics, the verdict
+rules on hand-built runs, and a tiny run of every model."""
 
 from __future__ import annotations
 
@@ -9,15 +10,18 @@ import pytest
 from tinydata import WORDS
 
 from dlps import text
+from dlps.data.imdb import load_imdb
 from dlps.errors import UserError
-from dlps.experiments import sentiment as exp
-from dlps.params import ParamError
-from dlps.pipeline import aggregate
+from dlps.experiments.sentiment import figures, judge, spec
+from dlps.experiments.sentiment import train as exp
+from dlps.jobs.evaluate import aggregate, check_findings
+from dlps.jobs.train import Context
+from dlps.schema import ParamError
 
 CFG = {"seeds": [0, 1], "models": ["tfidf", "lstm", "bilstm", "gru"], "n_val": 10, "vocab_size": 100, "max_len": 20,
        "truncate": "tail", "embed_dim": 8, "hidden": 8, "dropout": 0.2, "epochs": 2, "patience": 2, "batch_size": 8,
-       "bucket_chunk": 50, "lr": 2e-3, "clip": 1.0, "bf16": True, "threads": 1, "workers": 1, "tfidf_C": [1.0, 4.0],
-       "tfidf_min_df": 1, "bar_bilstm": 0.87, "bar_tfidf": 0.88, "alpha": 0.05}
+       "bucket_chunk": 50, "lr": 2e-3, "clip": 1.0, "precision": "fp32", "threads": 1, "workers": 1,
+       "tfidf_C": [1.0, 4.0], "tfidf_min_df": 1, "bar_bilstm": 0.87, "bar_tfidf": 0.88, "alpha": 0.05}
 
 
 def write_tiny_imdb(root, n=30, seed=0):
@@ -34,19 +38,13 @@ def write_tiny_imdb(root, n=30, seed=0):
     return root
 
 
-class Ctx:
-    def __init__(self, data):
-        self.data = data
-        self.params = {"threads": 1, "device": "cpu"}
-
-    @property
-    def device(self):
-        return "cpu"
+def ctx_for(data, device="cpu"):
+    return Context({"threads": 1, "device": device}, threads=1, data=data)
 
 
 def test_missing_data_says_how_to_fix(tmp_path):
     with pytest.raises(UserError, match=r"dvc repro prepare@imdb"):
-        text.load_imdb(tmp_path)
+        load_imdb(tmp_path)
 
 
 def test_vocabulary_is_frequency_ranked_deterministic_and_reserves_pad_unk():
@@ -79,8 +77,10 @@ def test_bucket_batches_cover_every_index_once_sorted_and_seeded():
 def test_reverse_within_length_keeps_padding_last():
     import torch
 
+    from dlps.models.text_rnn import reverse_within_length
+
     x = torch.tensor([[1, 2, 3, 0], [4, 5, 0, 0]])
-    out = text.reverse_within_length(x, torch.tensor([3, 2]))
+    out = reverse_within_length(x, torch.tensor([3, 2]))
     assert out.tolist() == [[3, 2, 1, 0], [5, 4, 0, 0]]
 
 
@@ -89,9 +89,10 @@ def test_padding_never_reaches_the_final_state(cell, bi):
     """A sequence scores the same alone as padded in a batch with a longer one (both directions)."""
     import torch
 
+    from dlps.models.text_rnn import RNNClassifier
     from dlps.training import init_model
 
-    model = init_model(text.rnn_classifier(50, 6, 5, cell, bi, 0.0), 0).eval()
+    model = init_model(RNNClassifier(50, 6, 5, cell, bi, 0.0), 0).eval()
     short = np.array([5, 7, 9], dtype=np.int64)
     long = np.arange(2, 12, dtype=np.int64)
     with torch.no_grad():
@@ -117,59 +118,202 @@ def test_examples_pick_the_most_confident_right_and_wrong():
 
 def test_check_requires_the_baseline():
     with pytest.raises(ParamError, match="sentiment.models"):
-        exp.check(CFG | {"models": ["lstm", "bilstm"]})
+        spec.check(CFG | {"models": ["lstm", "bilstm"]})
 
 
-def metrics_for(cfg, runs):
-    return aggregate(exp, cfg, runs)
+def test_packed_correctness_round_trips():
+    x = np.random.default_rng(0).random(25_001) < 0.87
+    packed = spec.pack_correct(x)
+    assert len(packed) < 4_200 and np.array_equal(spec.unpack_correct(packed, x.size), x)
 
 
-def fake_runs(accs: dict[str, list[float]]) -> dict:
-    zero = {k: 0.0 for k in exp.METRICS}
-    return {v: [zero | {"seed": s, "test_acc": a, "val_acc": a, "test_f1": a} for s, a in enumerate(xs)]
-            for v, xs in accs.items()}
+def test_bootstrap_interval_is_seeded_and_brackets_the_accuracy():
+    x = np.random.default_rng(0).random(25_000) < 0.874
+    low, high = exp.bootstrap_ci(x, seed=0)
+    assert (low, high) == exp.bootstrap_ci(x, seed=0) and (low, high) != exp.bootstrap_ci(x, seed=1)
+    assert low < x.mean() < high
+    half = 1.96 * np.sqrt(x.mean() * (1 - x.mean()) / x.size)  # the normal approximation's half-width
+    assert high - low == pytest.approx(2 * half, rel=0.1)
 
 
-def test_findings_judge_the_bars_and_the_winner_with_seeds():
-    cfg = CFG | {"seeds": [0, 1, 2]}
-    runs = fake_runs({"tfidf": [0.885, 0.887, 0.886], "bilstm": [0.871, 0.873, 0.872], "lstm": [0.86, 0.87, 0.865]})
-    f = exp.findings(cfg, metrics_for(cfg, runs))
-    assert f[0]["id"] == "old_claim" and f[0]["shown"] and f[0]["verdict"] == "holds"
-    assert f[1]["shown"]
-    assert not f[2]["shown"] and "tfidf wins by" in f[2]["text"] and "95% CI" in f[2]["text"]
-    json.dumps(f)
+def test_spec_schema_and_keys():
+    assert spec.SCHEMA.check("sentiment", CFG) == CFG
+    with pytest.raises(ParamError, match="precision"):
+        spec.SCHEMA.check("sentiment", CFG | {"precision": "bf17"})
+    assert set(spec.JUDGE_KEYS) <= set(CFG) and spec.WORKERS and spec.DATASETS == ("imdb",)
+    assert "once" in spec.TEST_SCORED and "validation" in spec.TEST_SCORED
 
 
-def test_findings_single_seed_say_no_ci_and_not_shown():
+# ------------------------------------------------------------------------------------------- rules, hand-built runs
+
+def row(seed: int, correct, val_acc: float = 0.5) -> dict:
+    """A run row whose test confusion counts and per-review correctness agree (first half of reviews positive)."""
+    correct = np.asarray(correct, dtype=bool)
+    n, pos = correct.size, correct.size // 2
+    tp, tn = int(correct[:pos].sum()), int(correct[pos:].sum())
+    zero = {k: 0.0 for k in spec.METRICS}
+    acc = float(correct.mean())
+    return zero | {"seed": seed, "test_acc": acc, "val_acc": val_acc, "test_f1": acc, "test_tp": tp,
+                   "test_fn": pos - tp, "test_tn": tn, "test_fp": n - pos - tn,
+                   spec.CORRECT_KEY: spec.pack_correct(correct)}
+
+
+def accurate(acc: float, n: int = 25_000, seed: int = 0) -> np.ndarray:
+    """A correctness vector with exactly round(acc * n) right reviews, in random places."""
+    x = np.arange(n) < round(acc * n)
+    return np.random.default_rng(seed).permutation(x)
+
+
+def judged(cfg: dict, runs: dict) -> dict[str, dict]:
+    m = aggregate(spec, judge, cfg, runs)
+    fs = judge.findings(cfg, m, runs)
+    check_findings("sentiment", fs)
+    json.dumps(fs)
+    return {f["id"]: f for f in fs}
+
+
+def one_seed(bilstm_acc: float, tfidf_acc: float = 0.9079) -> dict:
+    return {"tfidf": [row(0, accurate(tfidf_acc, seed=1), 0.9)], "bilstm": [row(0, accurate(bilstm_acc), 0.88)]}
+
+
+@pytest.mark.parametrize("acc,verdict", [(0.87388, "inconclusive"), (0.885, "shown"), (0.86, "refuted")])
+def test_bar_is_a_clopper_pearson_rate_over_the_test_reviews(acc, verdict):
     cfg = CFG | {"seeds": [0]}
-    runs = fake_runs({"tfidf": [0.87], "bilstm": [0.86]})
-    f = exp.findings(cfg, metrics_for(cfg, runs))
-    assert not f[0]["shown"] and f[0]["verdict"] == "does not hold" and "single seed, no CI" in f[0]["text"]
-    assert not f[1]["shown"] and not f[2]["shown"] and "one seed" in f[2]["text"]
+    f = judged(cfg, one_seed(acc))["old_claim"]
+    assert f["verdict"] == verdict and f["primary"] and f["n"] == 25_000 and "Clopper–Pearson" in f["rule"]
+    assert f["ci95_low"] < acc < f["ci95_high"] and f["effect"] == pytest.approx(acc)
+    assert (f["scale"], f["unit"]) == (100, "%")
+    assert "not the variance between training seeds" in f["text"]
+    if verdict == "inconclusive":  # the committed BiLSTM: within two binomial standard errors of the bar
+        assert f["ci95_low"] < 0.87 < f["ci95_high"] and "straddles" in f["text"]
 
+
+def test_bar_with_seeds_also_needs_the_t_interval_over_seeds():
+    cfg = CFG | {"seeds": [0, 1]}
+    # each seed clears 87% on its test reviews, but two seeds this far apart leave the t interval wide
+    runs = {"tfidf": [row(s, accurate(0.9, seed=s + 5), 0.9) for s in (0, 1)],
+            "bilstm": [row(0, accurate(0.876), 0.88), row(1, accurate(0.93, seed=1), 0.88)]}
+    f = judged(cfg, runs)["old_claim"]
+    assert f["parts"]["seed 0"]["verdict"] == "shown" and f["parts"]["seed 1"]["verdict"] == "shown"
+    assert f["parts"]["seeds"]["verdict"] == "inconclusive" and f["verdict"] == "inconclusive"
+    assert "t interval" in f["text"] and "one-sample t-test" in f["rule"]
+    cfg = CFG | {"seeds": [0, 1, 2]}  # three consistent seeds: shown
+    runs = {"tfidf": [row(s, accurate(0.9, seed=s + 5), 0.9) for s in (0, 1, 2)],
+            "bilstm": [row(s, accurate(a, seed=s), 0.88) for s, a in enumerate((0.876, 0.878, 0.877))]}
+    assert judged(cfg, runs)["old_claim"]["verdict"] == "shown"
+
+
+def flipped(base: np.ndarray, gain: int, loss: int, seed: int = 0) -> np.ndarray:
+    """base with `gain` wrong reviews made right and `loss` right ones made wrong."""
+    out, rng = base.copy(), np.random.default_rng(seed)
+    out[rng.choice(np.flatnonzero(~base), gain, replace=False)] = True
+    out[rng.choice(np.flatnonzero(base), loss, replace=False)] = False
+    return out
+
+
+@pytest.mark.parametrize("gain,loss,verdict", [(300, 200, "shown"), (200, 300, "refuted"), (240, 250, "inconclusive")])
+def test_best_recurrent_vs_tfidf_by_exact_mcnemar(gain, loss, verdict):
+    cfg = CFG | {"seeds": [0]}
+    base = accurate(0.88)
+    runs = {"tfidf": [row(0, base, 0.88)], "gru": [row(0, flipped(base, gain, loss), 0.89)],
+            "lstm": [row(0, accurate(0.7, seed=3), 0.6)]}
+    m = aggregate(spec, judge, cfg, runs)
+    assert m["derived"]["best_neural"] == "gru"  # chosen on validation accuracy, not on test
+    assert m["comparisons"]["mcnemar_gru_vs_tfidf"]["per_seed"][0] | {"p_value": 0} == {"seed": 0, "b": gain,
+                                                                                         "c": loss, "p_value": 0}
+    f = judged(cfg, runs)["best_recurrent_vs_tfidf"]
+    assert f["verdict"] == verdict and f["test"] == "exact McNemar" and f["discordant"] == [gain, loss]
+    assert f["effect"] == pytest.approx((gain - loss) / 25_000) and f["ci95_low"] < f["effect"] < f["ci95_high"]
+    assert "test reviews" in f["rule"] and "seeds where" not in f["rule"] and f["unit"] == "pp"
+    assert f"{gain:,}" in f["text"] and "not the variance between training seeds" in f["text"]
+
+
+def test_mcnemar_with_seeds_also_needs_the_paired_t():
+    cfg = CFG | {"seeds": [0, 1]}
+    bases = [accurate(0.88, seed=s) for s in (0, 1)]
+    runs = {"tfidf": [row(s, b, 0.88) for s, b in enumerate(bases)],
+            "gru": [row(0, flipped(bases[0], 400, 200), 0.89), row(1, flipped(bases[1], 210, 200), 0.89)]}
+    f = judged(cfg, runs)["best_recurrent_vs_tfidf"]
+    assert f["parts"]["seed 0"]["verdict"] == "shown" and f["parts"]["seed 1"]["verdict"] == "inconclusive"
+    assert f["verdict"] == "inconclusive" and "paired t-test" in f["rule"] and "Over 2 seeds" in f["text"]
+
+
+def test_runs_without_per_review_correctness_are_inconclusive_not_guessed():
+    cfg = CFG | {"seeds": [0]}
+    runs = one_seed(0.87388)
+    for rows in runs.values():
+        del rows[0][spec.CORRECT_KEY]
+    fs = judged(cfg, runs)
+    assert fs["old_claim"]["verdict"] == "inconclusive"  # a rate needs only the counts
+    versus = fs["best_recurrent_vs_tfidf"]
+    assert versus["verdict"] == "inconclusive" and "re-run" in versus["rule"]
+
+
+def test_no_bilstm_means_the_old_claim_is_not_tested():
+    cfg = CFG | {"seeds": [0], "models": ["tfidf", "gru"]}
+    runs = {"tfidf": [row(0, accurate(0.9), 0.9)], "gru": [row(0, accurate(0.88, seed=2), 0.88)]}
+    f = judged(cfg, runs)["old_claim"]
+    assert f["verdict"] == "inconclusive" and "not tested" in f["text"]
+
+
+# ------------------------------------------------------------------------------------------- a tiny real run
 
 def test_tiny_run_trains_every_model_and_plots(tmp_path):
     import time
 
     data = write_tiny_imdb(tmp_path / "prepared")
+    train_cfg = {k: v for k, v in CFG.items() if k not in spec.JUDGE_KEYS}  # train never reads a judging key
     start = time.perf_counter()
-    results = {v: exp.train(CFG, v, CFG["seeds"], Ctx(data)) for v in exp.variants(CFG)}
+    results = {v: exp.train(train_cfg, v, CFG["seeds"], ctx_for(data)) for v in spec.variants(CFG)}
     assert time.perf_counter() - start < 60
     runs = {v: r["runs"] for v, r in results.items()}
     for v, rows in runs.items():
         assert [r["seed"] for r in rows] == CFG["seeds"]
         for r in rows:
-            assert all(isinstance(r[k], (int, float)) for k in exp.METRICS)
-            assert r["test_tn"] + r["test_fp"] + r["test_fn"] + r["test_tp"] == 60
+            assert all(isinstance(r[k], (int, float)) for k in spec.METRICS)
+            assert r["test_tn"] + r["test_fp"] + r["test_fn"] + r["test_tp"] == r["n_test"] == 60
+            correct = spec.unpack_correct(r[spec.CORRECT_KEY], 60)
+            assert correct.sum() == r["test_tn"] + r["test_tp"]
+            assert r["test_acc_boot_low"] <= r["test_acc"] <= r["test_acc_boot_high"]
     assert min(r["test_acc"] for r in runs["tfidf"]) > 0.9  # the tiny reviews are easy
-    again = exp.train(CFG, "bilstm", CFG["seeds"], Ctx(data))["runs"]
+    again = exp.train(train_cfg, "bilstm", CFG["seeds"], ctx_for(data))["runs"]
     strip = lambda rows: [{k: v for k, v in r.items() if not k.startswith("train_")} for r in rows]  # noqa: E731
     assert strip(again) == strip(runs["bilstm"])  # deterministic apart from the timings
-    m = metrics_for(CFG, runs)
-    assert len(exp.findings(CFG, m)) == 3
+    m = aggregate(spec, judge, CFG, runs)
+    fs = judge.findings(CFG, m, runs)
+    check_findings("sentiment", fs)
+    assert [f["id"] for f in fs] == ["old_claim", "tfidf_bar", "best_recurrent_vs_tfidf"]
     out = tmp_path / "fig"
     out.mkdir()
     histories = {v: r["history"] for v, r in results.items()}
-    figs = exp.plot(CFG, m, runs, histories, out)
+    figs = figures.plot(CFG, m, runs, histories, out)
     assert [f["file"] for f in figs] == ["val_acc.png", "confusion.png", "examples.png"]
     assert all((out / f["file"]).stat().st_size > 1000 for f in figs)
+
+
+def test_unsupported_precision_is_a_clear_error(tmp_path):
+    from dlps.runtime import supports
+
+    if supports("cpu", "bf16"):
+        pytest.skip("this CPU runs bf16 natively")
+    data = write_tiny_imdb(tmp_path / "prepared", n=5)
+    with pytest.raises(UserError, match="sentiment.precision"):
+        exp.train(CFG | {"precision": "bf16"}, "lstm", [0], ctx_for(data))
+
+
+def test_gpu_run_matches_the_cpu_run_closely(tmp_path):
+    """On a CUDA machine: model, batches and loss on the GPU from the same initial weights, test accuracy close to
+    the CPU run's without dropout (kernels differ, so not bit-identical), and bf16/fp16 autocast train there."""
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    data = write_tiny_imdb(tmp_path / "prepared")
+    cfg = CFG | {"dropout": 0.0}
+    cpu = exp.train(cfg, "bilstm", [0], ctx_for(data))
+    gpu = exp.train(cfg, "bilstm", [0], ctx_for(data, "cuda"))
+    assert abs(cpu["runs"][0]["test_acc"] - gpu["runs"][0]["test_acc"]) <= 0.1 and gpu["runs"][0]["n_test"] == 60
+    assert abs(cpu["history"][0]["train_loss"] - gpu["history"][0]["train_loss"]) < 5e-3
+    for precision in ("bf16", "fp16"):
+        run = exp.train(cfg | {"precision": precision}, "lstm", [0], ctx_for(data, "cuda"))
+        assert all(np.isfinite(r["val_loss"]) for r in run["history"]) and run["runs"][0]["n_test"] == 60

@@ -7,6 +7,7 @@ import torch
 
 from dlps import training as tr
 from dlps.models.vision import MLP, SmallCNN
+from dlps.runtime import Runtime
 
 TIME_KEYS = ("train_time_s", "epoch_time_s")
 
@@ -178,8 +179,8 @@ def test_cnn_trains_with_bf16_and_channels_last():
     y = torch.randint(0, 10, (48,), generator=g)
     data = {"x_train": x[:32], "y_train": y[:32], "x_val": x[32:], "y_val": y[32:]}
     model = SmallCNN(channels=(4, 8), hidden=16)
-    cfg = tr.TrainConfig(epochs=2, batch_size=16, optimizer="adam", lr=1e-3, bf16=True, channels_last=True)
-    history, _, final = tr.fit(model, data, cfg, seed=0)
+    cfg = tr.TrainConfig(epochs=2, batch_size=16, optimizer="adam", lr=1e-3, channels_last=True)
+    history, _, final = tr.fit(model, data, cfg, seed=0, rt=Runtime("cpu", "bf16"))
     assert model(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
     assert all(math.isfinite(row["val_loss"]) for row in history)
     assert final["features.0.weight"].is_contiguous(memory_format=torch.channels_last)

@@ -39,27 +39,13 @@ def split(arrays: dict[str, np.ndarray], cfg: dict, seed: int, section: str) -> 
             "x_test": arrays["x_test"], "y_test": arrays["y_test"]}
 
 
-def to_tensors(data: dict[str, np.ndarray], device: str = "cpu") -> dict:
-    """torch tensors on `device`: images stay uint8 (normalised per batch), labels become int64."""
+def to_tensors(data: dict[str, np.ndarray], device: str | None = None) -> dict:
+    """torch tensors on `device` (a Runtime's; None: where torch.from_numpy puts them): images stay uint8
+    (normalised per batch), labels become int64."""
     import torch
 
-    t = {k: torch.from_numpy(v).to(device) for k, v in data.items()}
+    t = {k: torch.from_numpy(v) if device is None else torch.from_numpy(v).to(device) for k, v in data.items()}
     for k in t:
         if k.startswith("y_"):
             t[k] = t[k].long()
     return t
-
-
-def train_per_seed(ctx, dataset: str, cfg: dict, seeds: list[int], section: str, run_seed) -> dict:
-    """Call `run_seed(data, seed, device)` on each seed's split of `dataset`; gather per-seed rows and history.
-
-    This is the `train` of every image experiment: the seed fixes the split here and, inside
-    `run_seed`, the initial weights and batch order, so variants compared under one seed are paired.
-    """
-    arrays, device = load(ctx.data, dataset), ctx.device
-    runs, history = [], []
-    for seed in seeds:
-        run, rows = run_seed(split(arrays, cfg, seed, section), seed, device)
-        runs.append(run)
-        history += rows
-    return {"runs": runs, "history": history}

@@ -1,4 +1,8 @@
-"""From-scratch RNN, LSTM and GRU cells laid out like torch's built-ins, with gate ablations, and a regressor."""
+"""From-scratch RNN, LSTM and GRU cells laid out like torch's built-ins, with gate ablations, and a regressor.
+
+The gate layout lives here and only here: GATES[kind] names each cell's row blocks of W_ih, W_hh, b_ih and b_hh in
+torch's order; gate(cell, pre, name) picks one gate's slice of a pre-activation, gate_rows() its row range, and
+ablatable_gates()/live_gates() say which gates an ablation flag (`<gate>_gate=False`) fixes to a constant."""
 
 from __future__ import annotations
 
@@ -10,6 +14,51 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
+# Row blocks of every weight and bias, in torch.nn.RNN/LSTM/GRU order. "candidate" is the tanh input of the new
+# content (LSTM g, GRU n, the vanilla RNN's whole pre-activation); every other name is a sigmoid gate that an
+# ablation flag `<name>_gate=False` can fix to a constant.
+GATES = {"rnn": ("candidate",), "lstm": ("input", "forget", "candidate", "output"),
+         "gru": ("reset", "update", "candidate")}
+
+
+def gate_names(kind_or_cell) -> tuple[str, ...]:
+    """The gate names of a cell kind ('rnn', 'lstm', 'gru') or cell instance, in row order."""
+    kind = kind_or_cell if isinstance(kind_or_cell, str) else kind_or_cell.kind
+    if kind not in GATES:
+        raise ValueError(f"kind must be one of {sorted(GATES)}, got {kind!r}")
+    return GATES[kind]
+
+
+def gate_rows(kind_or_cell, name: str, hidden: int) -> slice:
+    """The rows of W_ih / W_hh / b_ih / b_hh (or of a pre-activation's last axis) that belong to gate `name`."""
+    names = gate_names(kind_or_cell)
+    if name not in names:
+        raise ValueError(f"{kind_or_cell!r} has no gate {name!r}; its gates: {', '.join(names)}")
+    i = names.index(name)
+    return slice(i * hidden, (i + 1) * hidden)
+
+
+def gate(cell, pre: torch.Tensor, name: str) -> torch.Tensor:
+    """Gate `name`'s slice of a pre-activation `pre` (..., G*H) of `cell` (W_ih x + b_ih, W_hh h + b_hh or their
+    sum): e.g. torch.sigmoid(gate(cell, xi + recur, "forget")) is an LSTM's forget gate."""
+    return pre[..., gate_rows(cell, name, cell.hidden_size)]
+
+
+def ablatable_gates(kind_or_cell) -> tuple[str, ...]:
+    """The gates an ablation flag can fix: every gate but the candidate."""
+    return tuple(g for g in gate_names(kind_or_cell) if g != "candidate")
+
+
+def live_gates(kind: str, ablation: dict) -> tuple[str, ...]:
+    """The row blocks that take part in the computation under `ablation` (a disabled gate's rows get no
+    gradient); an unknown `<name>_gate` flag is an error."""
+    flags = {k[:-len("_gate")]: v for k, v in ablation.items() if k.endswith("_gate")}
+    unknown = set(flags) - set(ablatable_gates(kind))
+    if unknown:
+        raise ValueError(f"{kind} has no ablatable gate {sorted(unknown)}; allowed: {', '.join(ablatable_gates(kind))}")
+    return tuple(g for g in gate_names(kind) if flags.get(g, True))
+
+
 class _Cell(nn.Module):
     """Parameters shared by all cells, named, shaped and initialised exactly as torch.nn.RNNCell/LSTMCell/GRUCell:
     weight_ih (G*H, D), weight_hh (G*H, H), bias_ih (G*H,), bias_hh (G*H,), each U(-1/sqrt(H), 1/sqrt(H)) drawn
@@ -18,7 +67,8 @@ class _Cell(nn.Module):
     A disabled gate keeps its rows (so weights copy to and from the built-ins); they get zero gradient.
     """
 
-    gates = 1
+    kind = "rnn"
+    gates = len(GATES["rnn"])
 
     def __init__(self, input_size: int, hidden_size: int):
         super().__init__()
@@ -63,14 +113,15 @@ class LSTMCell(_Cell):
     default, 1 is the Gers et al. 2000 / Jozefowicz et al. 2015 recommendation).
     """
 
-    gates = 4
+    kind = "lstm"
+    gates = len(GATES["lstm"])
 
     def __init__(self, input_size: int, hidden_size: int, forget_gate: bool = True, input_gate: bool = True,
                  output_gate: bool = True, forget_bias: float = 0.0):
         super().__init__(input_size, hidden_size)
         self.forget_gate, self.input_gate, self.output_gate = forget_gate, input_gate, output_gate
         with torch.no_grad():
-            self.bias_ih[hidden_size:2 * hidden_size] += forget_bias
+            self.bias_ih[gate_rows("lstm", "forget", hidden_size)] += forget_bias
 
     def init_state(self, batch: int, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Zero (h, c)."""
@@ -79,7 +130,7 @@ class LSTMCell(_Cell):
     def step(self, xi: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Advance (h, c) given the input projection xi."""
         h, c = state
-        i, f, g, o = (xi + F.linear(h, self.weight_hh, self.bias_hh)).chunk(4, dim=-1)
+        i, f, g, o = (xi + F.linear(h, self.weight_hh, self.bias_hh)).chunk(self.gates, dim=-1)  # GATES order
         i = torch.sigmoid(i) if self.input_gate else 1.0
         f = torch.sigmoid(f) if self.forget_gate else 1.0
         o = torch.sigmoid(o) if self.output_gate else 1.0
@@ -95,7 +146,8 @@ class GRUCell(_Cell):
     fixes z = 0, so the cell always takes the new candidate, h' = n (no gated skip path through time).
     """
 
-    gates = 3
+    kind = "gru"
+    gates = len(GATES["gru"])
 
     def __init__(self, input_size: int, hidden_size: int, reset_gate: bool = True, update_gate: bool = True):
         super().__init__(input_size, hidden_size)
@@ -104,8 +156,8 @@ class GRUCell(_Cell):
     def step(self, xi: torch.Tensor, state: tuple[torch.Tensor]) -> tuple[torch.Tensor]:
         """Advance the state (h,) given the input projection xi."""
         (h,) = state
-        x_r, x_z, x_n = xi.chunk(3, dim=-1)
-        h_r, h_z, h_n = F.linear(h, self.weight_hh, self.bias_hh).chunk(3, dim=-1)
+        x_r, x_z, x_n = xi.chunk(self.gates, dim=-1)  # GATES order: reset, update, candidate
+        h_r, h_z, h_n = F.linear(h, self.weight_hh, self.bias_hh).chunk(self.gates, dim=-1)
         r = torch.sigmoid(x_r + h_r) if self.reset_gate else 1.0
         z = torch.sigmoid(x_z + h_z) if self.update_gate else 0.0
         n = torch.tanh(x_n + r * h_n)
@@ -164,7 +216,8 @@ class SequenceRegressor(nn.Module):
         if self.uses_builtin:
             self.rnn = BUILTINS[kind](input_size, hidden, batch_first=True)
             with torch.no_grad():
-                self.rnn.bias_ih_l0[hidden:2 * hidden] += ablation.get("forget_bias", 0.0)
+                if kind == "lstm":
+                    self.rnn.bias_ih_l0[gate_rows("lstm", "forget", hidden)] += ablation.get("forget_bias", 0.0)
         else:
             self.rnn = Recurrent(CELLS[kind](input_size, hidden, **ablation))
         self.head = nn.Linear(hidden, 1)

@@ -1,0 +1,102 @@
+"""What the architectures experiment is: its params section, its model configurations (variants) and metrics."""
+
+from __future__ import annotations
+
+import inspect
+
+from dlps.schema import SEEDS, Choice, Float, Int, ListOf, ParamError, Section
+from dlps.tasks import ADDING_BASELINE_MSE
+
+NAME = "architectures"
+VARIANTS_KEY = "variants"
+JUDGE_KEYS = ("alpha", "margin_log10")
+
+# Every model configuration: (cell kind, ablation flags for dlps.models.cells). "lstm" has torch's forget-gate
+# bias 0; "lstm_forget_bias1" adds 1 to it at init. Every configuration runs the from-scratch cells (so an ablation
+# and its parent differ only in the ablation, not in the implementation) and, under one seed, every configuration
+# of a kind starts from the same weights.
+CONFIGS = {
+    "rnn": ("rnn", {}),
+    "lstm": ("lstm", {}),
+    "gru": ("gru", {}),
+    "lstm_no_forget": ("lstm", {"forget_gate": False}),
+    "lstm_no_input": ("lstm", {"input_gate": False}),
+    "lstm_no_output": ("lstm", {"output_gate": False}),
+    "lstm_forget_bias1": ("lstm", {"forget_bias": 1.0}),
+    "gru_no_reset": ("gru", {"reset_gate": False}),
+    "gru_no_update": ("gru", {"update_gate": False}),
+}
+MODELS = ("rnn", "lstm", "gru")
+
+# Per-seed metrics at the longest lag (the headline); every row also holds them per lag as <metric>_lag<L>,
+# which analyze summarises under derived["per_lag"]. All are deterministic for given params except the TIMINGS
+# (wall clock and process CPU time per step, which vary with machine load; the pipeline stores them apart).
+TIMINGS = ("ms_per_step", "cpu_ms_per_step")
+METRICS = ("test_mse", "log10_test_mse", "success", "steps_to_success", "params", "ms_per_step", "cpu_ms_per_step")
+TABLE_METRICS = ("test_mse", "success", "steps_to_success", "params", "ms_per_step")
+LAG_METRICS = METRICS + ("best_val_mse", "steps")
+DATASETS = ()
+TORCH = True
+WORKERS = True
+TEST_SCORED = ("Once per configuration, lag and seed, after training, with the weights of the best validation "
+               "evaluation; test data never choose a checkpoint, a stop or a setting.")
+
+SCHEMA = Section({
+    "workers": Int(0, 1024),
+    "seeds": SEEDS,
+    "threads": Int(0, 1024),
+    "variants": ListOf(Choice(tuple(CONFIGS)), min_len=3, unique=True),
+    "lags": ListOf(Int(2, 5000), min_len=1, unique=True),
+    "hidden": Int(1, 4096),
+    "batch": Int(1, 100_000),
+    "lr": Float(0, 1, lo_open=True),
+    "clip": Float(0, lo_open=True),
+    "max_steps": Int(1, 10_000_000),
+    "eval_every": Int(1, 10_000_000),
+    "stop_after": Int(0, 1000),
+    "n_val": Int(1, 1_000_000),
+    "n_test": Int(1, 1_000_000),
+    "success_mse": Float(0, lo_open=True),
+    "alpha": Float(0, 0.5, lo_open=True),
+    "margin_log10": Float(0, lo_open=True),
+})
+
+
+def check(cfg: dict) -> None:
+    """Cross-key rules the schema cannot express."""
+    for m in MODELS:
+        if m not in cfg["variants"]:
+            raise ParamError(f"architectures.variants: got {cfg['variants']}; allowed: a list that includes "
+                             f"{', '.join(MODELS)} (the findings compare them; ablations are optional)")
+    if cfg["eval_every"] > cfg["max_steps"]:
+        raise ParamError(f"architectures.eval_every: got {cfg['eval_every']}; allowed: at most "
+                         f"architectures.max_steps ({cfg['max_steps']}), or validation never runs")
+    if cfg["success_mse"] >= ADDING_BASELINE_MSE:
+        raise ParamError(f"architectures.success_mse: got {cfg['success_mse']}; allowed: below the baseline MSE "
+                         f"{ADDING_BASELINE_MSE:.4f} of always predicting 1")
+
+
+def variants(cfg: dict) -> list[str]:
+    return list(cfg["variants"])
+
+
+def parent(variant: str) -> str:
+    """The unablated model an ablation is compared with."""
+    return CONFIGS[variant][0]
+
+
+def configuration(variant: str) -> tuple:
+    """The full cell configuration (kind plus every ablation keyword with its default filled in)."""
+    from dlps.models.cells import CELLS
+
+    kind, ablation = CONFIGS[variant]
+    params = inspect.signature(CELLS[kind]).parameters
+    flags = {k: p.default for k, p in params.items() if k not in ("input_size", "hidden_size")}
+    unknown = set(ablation) - set(flags)
+    if unknown:
+        raise ValueError(f"{variant}: unknown ablation flags {sorted(unknown)}")
+    return (kind, tuple(sorted((flags | ablation).items())))
+
+
+def lag_key(metric: str, lag: int) -> str:
+    return f"{metric}_lag{lag}"

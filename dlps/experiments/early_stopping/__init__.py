@@ -1,0 +1,1 @@
+"""Experiment: patience-based early stopping of an MLP that overfits a small Fashion-MNIST subset."""

@@ -1,0 +1,1 @@
+"""Experiment: under- and overfitting with polynomial regression on sparse noisy data."""

@@ -1,0 +1,263 @@
+"""Training for the vanishing-gradients experiment: gradient profiles at init (a ρ sweep for the vanilla RNN), then
+each cell trained at train_length and, from the same init, at matched_length, and measured again."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from dlps.experiments.vanishing_gradients.spec import FIELDS, configs, key
+
+# ---- models -------------------------------------------------------------------------------------------------
+
+def orthogonal(n: int, seed: int):
+    """A Haar-random orthogonal n×n matrix (QR of a Gaussian, signs fixed), the same for a given seed."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    q, r = torch.linalg.qr(torch.randn(n, n, generator=g, dtype=torch.float64))
+    return q * torch.sign(torch.diagonal(r))
+
+
+def set_spectral_radius(model, rho: float, seed: int) -> None:
+    """W_hh = ρ·Q with Q orthogonal: every eigenvalue and singular value then has modulus exactly ρ."""
+    import torch
+
+    with torch.no_grad():
+        w = model.rnn.weight_hh_l0
+        w.copy_(rho * orthogonal(w.shape[0], seed).to(w.dtype))
+
+
+def build(cell: str, rho: float | None, hidden: int, seed: int):
+    """The seed's SequenceRegressor (torch built-in layer, torch's default init); a vanilla RNN gets W_hh = ρ·Q.
+    Under one seed every ρ shares W_ih, the biases, the head and Q: only the scale of W_hh differs."""
+    import torch
+
+    from dlps.models.cells import SequenceRegressor
+
+    torch.manual_seed(seed)
+    model = SequenceRegressor(cell, hidden)
+    if cell == "rnn":
+        set_spectral_radius(model, rho, seed)
+    return model
+
+
+def scratch_copy(model):
+    """Float64 CPU copies of the model's cell (from-scratch, so every step's state is a tensor) and head."""
+    import torch
+
+    from dlps.models.cells import CELLS as SCRATCH, copy_from_builtin
+
+    cell = SCRATCH[model_kind(model)](model.rnn.input_size, model.rnn.hidden_size)
+    copy_from_builtin(cell, model.rnn)
+    head = torch.nn.Linear(model.head.in_features, 1)
+    head.load_state_dict(model.head.state_dict())
+    return cell.double(), head.double()
+
+
+def model_kind(model) -> str:
+    """'rnn', 'lstm' or 'gru' for a SequenceRegressor built on a torch layer."""
+    return {"RNN": "rnn", "LSTM": "lstm", "GRU": "gru"}[type(model.rnn).__name__]
+
+
+# ---- measurement --------------------------------------------------------------------------------------------
+
+def unroll(cell, x):
+    """Run the cell over x (B, T, D); return the states [h_0, h_1, ..., h_T] (h_0 a zero leaf needing grad)."""
+    state = cell.init_state(x.shape[0], x)
+    state = (state[0].requires_grad_(True),) + state[1:]
+    hs = [state[0]]
+    for xi in cell.input_proj(x).unbind(1):
+        state = cell.step(xi, state)
+        hs.append(state[0])
+    return hs
+
+
+def grad_norms(cell, head, x, y) -> tuple[np.ndarray, list]:
+    """log10 of the batch-mean ‖∂L_i/∂h_t‖ by distance d = T - t from the loss (d = 0..T), and the states.
+
+    L_i = (head(h_T) - y_i)² is each sequence's own loss; summing them keeps every example's gradient unscaled
+    (examples do not interact, so ∂ΣL/∂h_t of example i is ∂L_i/∂h_t).
+    """
+    import torch
+
+    hs = unroll(cell, x)
+    loss = ((head(hs[-1]).squeeze(-1) - y) ** 2).sum()
+    grads = torch.autograd.grad(loss, hs)
+    norms = torch.stack([g.norm(dim=1).mean() for g in grads]).flip(0)
+    tiny = np.finfo(np.float64).tiny  # keep log10 finite even if a norm underflows
+    return np.log10(np.maximum(norms.detach().numpy(), tiny)), [h.detach() for h in hs]
+
+
+def rate(log10_norms: np.ndarray, distances: np.ndarray) -> float:
+    """Least-squares slope of ln‖∂L/∂h‖ against distance: the mean log growth per step back."""
+    return float(np.polyfit(distances, log10_norms[distances] * math.log(10), 1)[0])
+
+
+def tanh_rms(hs: list, steps: slice) -> float:
+    """Root mean square of tanh′ = 1 - h² at a vanilla RNN's states h_1..h_T (sliced), over batch and units.
+
+    With W_hh = ρ·Q (Q orthogonal), one step back multiplies ‖∂L/∂h‖ by exactly ρ·‖diag(tanh′)·g‖/‖g‖; for a
+    gradient g not aligned with particular units that is about ρ times this RMS (the mean-field rate).
+    """
+    import torch
+
+    return float(torch.stack(hs[1:])[steps].pow(2).neg().add(1).pow(2).mean().sqrt())
+
+
+# the gate whose product over time is the fraction of its content a unit keeps: c' = f·c + ..., h' = (1 − z)·n + z·h
+MEMORY_GATE = {"lstm": "forget", "gru": "update"}
+
+
+def gate_path(cell, x, hs: list) -> float:
+    """log10 of how much of its content the most persistent unit keeps over the whole sequence: the largest,
+    over units, batch mean of ∏_t f_t (LSTM forget gate) or ∏_t z_t (GRU update gate); 0 is a perfect memory."""
+    import torch
+    import torch.nn.functional as F
+
+    from dlps.models.cells import gate
+
+    name = MEMORY_GATE[cell.kind]
+    logs = 0.0
+    with torch.no_grad():
+        xi = cell.input_proj(x)
+        for t in range(x.shape[1]):
+            recur = F.linear(hs[t], cell.weight_hh, cell.bias_hh)
+            logs = logs + torch.log(torch.sigmoid(gate(cell, xi[:, t], name) + gate(cell, recur, name)))
+        per_unit = torch.logsumexp(logs, dim=0) - math.log(x.shape[0])
+    return float(per_unit.max() / math.log(10))
+
+
+def measure(model, data: tuple, early_steps: int) -> dict:
+    """The gradient profile of one model on one batch, and the scalars every finding needs."""
+    import torch
+
+    cell, head = scratch_copy(model)
+    x, y = (torch.from_numpy(a).double() for a in data)
+    curve, hs = grad_norms(cell, head, x, y)
+    length = x.shape[1]
+    d = np.arange(length + 1)
+    out = {"curve": curve, "log10_ratio": float(curve[length] - curve[0]), "slope": rate(curve, d),
+           "early_rate": rate(curve, d[length - early_steps:])}
+    kind = model_kind(model)
+    if kind == "rnn":
+        rho = float(torch.linalg.eigvals(cell.weight_hh.detach()).abs().max())
+        out["tanh_rms"] = tanh_rms(hs, slice(None))
+        out["early_tanh_rms"] = tanh_rms(hs, slice(0, early_steps))
+        out["predicted_rate"] = math.log(rho * out["tanh_rms"])
+    else:
+        out["gate_path"] = gate_path(cell, x, hs)
+    return out
+
+
+# ---- training -----------------------------------------------------------------------------------------------
+
+def mse(model, data: tuple, device: str) -> float:
+    """Mean squared error of the model's predictions on one (x, y) batch."""
+    import torch
+
+    x, y = (torch.from_numpy(a).to(device) for a in data)
+    with torch.no_grad():
+        return float(((model(x) - y) ** 2).mean())
+
+
+def fit(model, cfg: dict, seed: int, rt, length: int) -> tuple[int, bool]:
+    """Adam on fresh adding-problem batches of `length` until the validation MSE is below target_mse (checked every
+    eval_every steps) or max_steps are done; returns the steps taken and whether the target was reached."""
+    import torch
+
+    from dlps.tasks import adding_problem
+
+    torch.manual_seed(seed)
+    device = rt.device
+    stream = np.random.default_rng((seed, 1))
+    val = adding_problem(cfg["batch"], length, np.random.default_rng((seed, 2)))
+    model.to(device).train()
+    opt = torch.optim.Adam(model.parameters(), lr=cfg["lr"])
+    for step in range(1, cfg["max_steps"] + 1):
+        x, y = (torch.from_numpy(a).to(device) for a in adding_problem(cfg["train_batch"], length, stream))
+        with rt.autocast():
+            loss = ((model(x) - y) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg["clip"])
+        opt.step()
+        if step % cfg["eval_every"] == 0 and mse(model, val, device) < cfg["target_mse"]:
+            return step, True
+    return cfg["max_steps"], False
+
+
+def probe(cfg: dict, seed: int, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """The fixed measurement batch of a seed and length, shared by every cell, ρ and phase."""
+    from dlps.tasks import adding_problem
+
+    return adding_problem(cfg["batch"], length, np.random.default_rng((seed, 0, length)))
+
+
+def train(cfg: dict, variant: str, seeds: list[int], ctx) -> dict:
+    """For each seed: the gradient profile at init at every length (and ρ, for the RNN), then the same cell
+    trained at train_length and, from the same init, at matched_length, each measured again on its probe batch."""
+    import torch
+
+    rt = ctx.runtime("fp32", key="vanishing_gradients")  # fp32 by design: the profiles are measured in float64
+    threads = torch.get_num_threads()
+    # The matmuls here are tiny (hidden ≤ a few dozen); extra intra-op threads only add synchronisation, which on a
+    # busy 2-core machine made a GRU step up to 90x slower (and the float64 measurements always run on the CPU).
+    torch.set_num_threads(1)
+    try:
+        return _train(cfg, variant, seeds, rt)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def trained(cfg: dict, variant: str, seed: int, rt, length: int) -> tuple[dict, dict]:
+    """The seed's cell (the RNN from ρ = train_rho) trained at `length`, measured after training on its probe batch:
+    the measurement, and the per-seed scalars (log10_ratio, slope, steps, mse, solved, gate_path)."""
+    rho = cfg["train_rho"] if variant == "rnn" else None
+    model = build(variant, rho, cfg["hidden"], seed)
+    steps, solved = fit(model, cfg, seed, rt, length)
+    data = probe(cfg, seed, length)
+    after = measure(model, data, cfg["early_steps"])
+    row = {"log10_ratio": after["log10_ratio"], "slope": after["slope"], "steps": steps,
+           "mse": mse(model, data, rt.device), "solved": float(solved),
+           **({"gate_path": after["gate_path"]} if variant != "rnn" else {})}
+    return after, row
+
+
+def _train(cfg: dict, variant: str, seeds: list[int], rt) -> dict:
+    """train() without the thread handling: per-seed rows (METRICS first, then every sweep point) and curves."""
+    train_rho = cfg["train_rho"] if variant == "rnn" else None
+    runs, history = [], []
+    for seed in seeds:
+        sweep = {}
+        for rho in configs(cfg, variant):
+            for length in cfg["lengths"]:
+                m = measure(build(variant, rho, cfg["hidden"], seed), probe(cfg, seed, length), cfg["early_steps"])
+                sweep.update({f"{key(variant, rho, length)}_{f}": m[f] for f in FIELDS[variant]})
+                history += curve_rows(seed, "init", variant, rho, m["curve"])
+        after, row = trained(cfg, variant, seed, rt, cfg["train_length"])
+        history += curve_rows(seed, "trained", variant, train_rho, after["curve"])
+        short = cfg["matched_length"]
+        init_short = measure(build(variant, train_rho, cfg["hidden"], seed), probe(cfg, seed, short),
+                             cfg["early_steps"])
+        matched, mrow = trained(cfg, variant, seed, rt, short)
+        history += curve_rows(seed, "matched_init", variant, train_rho, init_short["curve"])
+        history += curve_rows(seed, "matched", variant, train_rho, matched["curve"])
+        before = key(variant, train_rho, cfg["train_length"])
+        runs.append({"seed": seed, "init_log10_ratio": sweep[f"{before}_log10_ratio"],
+                     "trained_log10_ratio": row["log10_ratio"], "init_slope": sweep[f"{before}_slope"],
+                     "trained_slope": row["slope"], "steps": row["steps"], "trained_mse": row["mse"],
+                     "trained_solved": row["solved"], "matched_init_log10_ratio": init_short["log10_ratio"],
+                     "matched_log10_ratio": mrow["log10_ratio"], "matched_steps": mrow["steps"],
+                     "matched_mse": mrow["mse"], "matched_solved": mrow["solved"],
+                     **({"trained_gate_path": row["gate_path"], "matched_gate_path": mrow["gate_path"]}
+                        if variant != "rnn" else {}), **sweep})
+    return {"runs": runs, "history": history}
+
+
+def curve_rows(seed: int, phase: str, cell: str, rho: float | None, curve: np.ndarray) -> list[dict]:
+    """History rows of one gradient profile (rho is empty for the gated cells)."""
+    length = len(curve) - 1
+    return [{"seed": seed, "phase": phase, "cell": cell, "rho": "" if rho is None else rho, "length": length,
+             "distance": d, "log10_grad_norm": round(float(v), 6)} for d, v in enumerate(curve)]

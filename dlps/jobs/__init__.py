@@ -1,0 +1,1 @@
+"""The generic stage jobs every experiment shares: train one variant, evaluate, plot."""

@@ -1,0 +1,57 @@
+"""The evaluate job: summaries over seeds, the experiment's comparisons, and its findings, judged by their rules."""
+
+from __future__ import annotations
+
+from dlps import stats
+from dlps.io import write_json
+from dlps.jobs.runs import load_runs
+from dlps.paths import headline_file, metrics_file
+from dlps.verdicts import VERDICTS
+
+HEADLINE_KEYS = ("verdict", "effect", "ci95_low", "ci95_high", "p_value")
+
+
+def aggregate(spec, judge, cfg: dict, runs: dict[str, list[dict]]) -> dict:
+    """Summaries over seeds per variant and metric, plus the experiment's comparisons (no files touched)."""
+
+    def paired(a: str, b: str, metric: str, test: str = "t", alternative: str = "two-sided") -> dict:
+        result = stats.paired_test([r[metric] for r in runs[a]], [r[metric] for r in runs[b]],
+                                   test=test, alternative=alternative)
+        return {"a": a, "b": b, "metric": metric, **result}
+
+    summary = {v: {m: stats.summarize([r[m] for r in rows]) for m in spec.METRICS} for v, rows in runs.items()}
+    analysis = judge.analyze(cfg, runs, paired)
+    return {"seeds": [r["seed"] for r in next(iter(runs.values()))], "variants": summary,
+            "comparisons": analysis["comparisons"], "derived": analysis["derived"]}
+
+
+def check_findings(name: str, findings: list[dict]) -> None:
+    """The framework's invariants: unique ids, a verdict of the three, a rule, at least one primary finding, and
+    no `shown` whose p-value exceeds its α (a programming error, not a user's)."""
+    ids = [f["id"] for f in findings]
+    assert len(ids) == len(set(ids)), f"{name}: duplicate finding ids {ids}"
+    assert any(f["primary"] for f in findings), f"{name}: no primary finding"
+    for f in findings:
+        assert f["verdict"] in VERDICTS and f["rule"], f"{name}/{f['id']}: bad verdict or rule"
+        if f["verdict"] == "shown" and f["p_value"] is not None and f["alpha"] is not None:
+            assert f["p_value"] < f["alpha"], f"{name}/{f['id']}: shown with p = {f['p_value']} >= α"
+
+
+def headline(findings: list[dict]) -> dict:
+    """The primary findings, five numbers each: what `dvc exp show` shows by default."""
+    return {f["id"]: {k: f[k] for k in HEADLINE_KEYS} for f in findings if f["primary"]}
+
+
+def evaluate(params: dict, name: str) -> dict:
+    """Aggregate exactly the runs params list and judge them; writes metrics/<name>.json and its headline."""
+    from dlps.experiments import part
+
+    spec, judge = part(name, "spec"), part(name, "judge")
+    cfg = params[name]
+    runs = load_runs(params, name)
+    metrics = {"experiment": name, **aggregate(spec, judge, cfg, runs)}
+    metrics["findings"] = judge.findings(cfg, metrics, runs)
+    check_findings(name, metrics["findings"])
+    write_json(metrics_file(name), metrics)
+    write_json(headline_file(name), headline(metrics["findings"]))
+    return metrics

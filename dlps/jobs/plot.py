@@ -1,0 +1,20 @@
+"""The plot job: an experiment's figures from its metrics, runs and histories, captions in figures.json."""
+
+from __future__ import annotations
+
+from dlps.io import atomic_dir, read_csv, read_json, write_json
+from dlps.jobs.runs import load_runs
+from dlps.paths import figures_dir, history_file, metrics_file
+
+
+def plot(params: dict, name: str) -> list[dict]:
+    """Render the experiment's figures; records them in figures.json (the folder is replaced whole)."""
+    from dlps.experiments import part
+
+    cfg = params[name]
+    histories = {v: read_csv(history_file(name, v)) for v in part(name, "spec").variants(cfg)}
+    with atomic_dir(figures_dir(name)) as out_dir:
+        figures = part(name, "figures").plot(cfg, read_json(metrics_file(name)), load_runs(params, name), histories,
+                                             out_dir)
+        write_json(out_dir / "figures.json", figures)
+    return figures

@@ -1,0 +1,44 @@
+"""Where every stage's files live (one place, so stages and the report agree)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PREPARED = Path("data/prepared")
+
+
+def run_file(exp: str, variant: str) -> Path:
+    return Path("metrics/runs") / exp / f"{variant}.json"
+
+
+def history_file(exp: str, variant: str) -> Path:
+    return Path("plots/history") / exp / f"{variant}.csv"
+
+
+def metrics_file(exp: str) -> Path:
+    return Path("metrics") / f"{exp}.json"
+
+
+def headline_file(exp: str) -> Path:
+    """The primary findings' five numbers: what `dvc exp show` and `dvc metrics diff` show."""
+    return Path("metrics/headline") / f"{exp}.json"
+
+
+def figures_dir(exp: str) -> Path:
+    return Path("plots") / exp
+
+
+def run_timing_file(exp: str, variant: str) -> Path:
+    """The wall-clock values of a variant's per-seed rows (exp.TIMINGS), kept apart so runs/ stays bit-identical."""
+    return Path("metrics/timing/runs") / exp / f"{variant}.json"
+
+
+def timing_file(stage: str) -> Path:
+    """The report reads every other stage's timing folder, so its own record lives with its outputs."""
+    if stage == "report":
+        return Path("report/timing.json")
+    return Path("metrics/timing") / f"{stage.replace('@', '-')}.json"
+
+
+def claims_file() -> Path:
+    return Path("metrics/claims.json")

@@ -1,0 +1,126 @@
+"""The report's datasets-and-reproducibility section: provenance, environment, stage times and what the run cost."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import statistics
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+from dlps.io import read_json
+from dlps.report_doc import Doc
+
+PACKAGES = ("dlps", "numpy", "scipy", "torch", "torchvision", "matplotlib", "pandas", "dvc", "typer", "pyyaml")
+MAX_GAP_S = 60  # between two stages of one `dvc repro` DVC spends seconds; a longer gap means another run
+
+
+def _git(*args: str) -> str:
+    try:
+        return subprocess.run(["git", *args], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
+def stage_times(params: dict) -> list[dict]:
+    """The timing record (stage, started, wall_s, peak_rss_mib) of every stage of the DAG that params define,
+    in DAG order; stages without a record are skipped."""
+    from dlps.experiments import NAMES, train_stages
+    from dlps.paths import timing_file
+
+    names = [f"{kind}@{d}" for d in params["data"]["datasets"] for kind in ("download", "prepare")]
+    for name in NAMES:
+        try:
+            names += train_stages(params, name)
+        except Exception:  # noqa: BLE001 -- a spec that cannot be read costs its train rows, not the report
+            pass
+        names += [f"evaluate_{name}", f"plots_{name}"]
+    return [read_json(timing_file(stage)) for stage in names if timing_file(stage).is_file()]
+
+
+def run_cost(times: list[dict]) -> dict:
+    """Total and median stage time, the largest stage peak memory, and the span from the first stage's start to
+    the last one's end: the run's wall time, DVC's own work included, when the records come from one
+    `dvc repro` (None when a record has no start time, or a gap between stages shows several runs)."""
+    walls = [t["wall_s"] for t in times]
+    span = None
+    if times and all("started" in t for t in times):
+        ordered = sorted(times, key=lambda t: t["started"])
+        gaps = [b["started"] - (a["started"] + a["wall_s"]) for a, b in zip(ordered, ordered[1:])]
+        if max(gaps, default=0.0) <= MAX_GAP_S:
+            span = max(t["started"] + t["wall_s"] for t in times) - ordered[0]["started"]
+    return {"total_s": sum(walls), "median_s": statistics.median(walls) if walls else 0.0, "span_s": span,
+            "peak_mib": max((t["peak_rss_mib"] for t in times), default=0.0)}
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def reproducibility(doc: Doc, params: dict, times: list[dict]):
+    doc.heading(2, "Datasets and reproducibility", "reproducibility")
+    rows = []
+    for name in params["data"]["datasets"]:
+        path = Path("metrics/datasets") / f"{name}.json"
+        if not path.is_file():
+            rows.append([name, "no provenance record", "", "", ""])
+            continue
+        info = read_json(path)
+        rows.append([name, "canonical" if info["canonical"] else f"NOT canonical ({info['source']})",
+                     info["description"], info["origin"], json.dumps(info["stats"])])
+    doc.heading(3, "Dataset provenance")
+    doc.table(["dataset", "copy", "what it is", "fetched from", "decoded"], rows)
+    rev = _git("rev-parse", "HEAD") or "unknown (not a git checkout)"
+    dirty = _git("status", "--porcelain", "--", "dlps", "stages", "params.yaml", "dvc.yaml")
+    params_hash = hashlib.sha256(Path("params.yaml").read_bytes()).hexdigest()[:16] if Path("params.yaml").is_file() \
+        else "no params.yaml"
+    versions = []
+    for pkg in PACKAGES:
+        try:
+            versions.append(f"{pkg} {metadata.version(pkg)}")
+        except metadata.PackageNotFoundError:
+            pass
+    cost = run_cost(times)
+    doc.heading(3, "Environment")
+    doc.table(["item", "value"], [
+        ["git revision of code and params", rev + (" (with uncommitted changes to code or params)" if dirty else "")],
+        ["params.yaml sha256 (first 16 hex)", params_hash],
+        ["python", f"{platform.python_version()} on {platform.platform()}"],
+        ["CPU", f"{_cpu_model()}, {os.cpu_count()} logical cores; device setting {params.get('device')}, "
+                f"threads setting {params.get('threads')} (0 = all cores)"],
+        ["packages", ", ".join(versions)],
+        ["total wall time of the recorded stages", f"{cost['total_s']:.1f} s"],
+        ["median wall time of one stage", f"{cost['median_s']:.1f} s over {len(times)} stages"],
+        ["wall time of the run (first stage start to last stage end, DVC included)",
+         "not one run: the stage records come from several `dvc repro` runs" if cost["span_s"] is None else
+         f"{cost['span_s']:.1f} s"],
+        ["largest peak memory of one stage", f"{cost['peak_mib']:.0f} MiB"],
+    ])
+    bench = Path("metrics/bench/bench.json")
+    check = read_json(bench).get("precision") if bench.is_file() else None
+    if check:
+        from dlps.bench import precision_text
+
+        doc.heading(3, "Precision check")
+        doc.para(precision_text(check) + " Measured by `python stages/bench.py` (metrics/bench/bench.json), "
+                 "outside the DAG because it trains the CNN twice; a significant difference means the bf16 "
+                 "experiment's absolute accuracies are lower than fp32's, while its comparisons between variants "
+                 "(all in one precision, paired by seed) stand.")
+    doc.heading(3, "Stage times")
+    doc.para("A stage that ran worker processes counts its own peak memory plus that many times its largest "
+             "worker's (an upper bound).")
+    doc.table(["stage", "wall time (s)", "peak memory (MiB)", "workers", "device"],
+              [[t["stage"], f"{t['wall_s']:.1f}", f"{t['peak_rss_mib']:.0f}", str(t.get("workers", 0)),
+                t.get("device", "not recorded")] for t in times])
+    doc.heading(3, "Reproduce")
+    doc.code("pip install -e .\nDLPS_MIRROR=/path/to/mirror dvc repro   # or leave DLPS_MIRROR unset to download\n"
+             f"git checkout {rev[:12]} && dvc repro                        # this exact revision")

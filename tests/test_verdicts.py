@@ -1,0 +1,71 @@
+"""The verdict rules: each gives shown, refuted or inconclusive exactly as its rule says."""
+
+import numpy as np
+import pytest
+
+from dlps import verdicts as v
+
+RNG = np.random.default_rng(0)
+
+
+def test_difference_shown_refuted_inconclusive():
+    base = RNG.normal(0, 1, 10)
+    assert v.difference(base + 3, base + RNG.normal(0, 0.1, 10), expect="greater", alpha=0.05)["verdict"] == v.SHOWN
+    assert v.difference(base - 3, base, expect="greater", alpha=0.05)["verdict"] == v.REFUTED
+    noisy = v.difference(RNG.normal(0, 1, 4), RNG.normal(0, 1, 4), expect="greater", alpha=0.05)
+    assert noisy["verdict"] == v.INCONCLUSIVE and noisy["ci95_low"] < noisy["effect"] < noisy["ci95_high"]
+
+
+def test_not_significant_is_never_equivalent_but_tost_can_refute():
+    d = RNG.normal(0, 1, 5)
+    assert v.difference(d, expect="greater", alpha=0.05, margin=0.01)["verdict"] == v.INCONCLUSIVE
+    tight = np.tile([0.001, -0.001], 15)
+    assert v.difference(tight, expect="greater", alpha=0.05, margin=0.1)["verdict"] == v.REFUTED
+
+
+def test_equivalence_and_noninferiority():
+    assert v.equivalence(RNG.normal(0, 0.01, 20), margin=0.1, alpha=0.05)["verdict"] == v.SHOWN
+    assert v.equivalence(RNG.normal(1, 0.01, 20), margin=0.1, alpha=0.05)["verdict"] == v.REFUTED
+    assert v.equivalence(RNG.normal(0, 1, 3), margin=0.1, alpha=0.05)["verdict"] == v.INCONCLUSIVE
+    assert v.noninferiority(RNG.normal(0.5, 0.01, 10), margin=0.1, alpha=0.05)["verdict"] == v.SHOWN
+    assert v.noninferiority(RNG.normal(-1, 0.01, 10), margin=0.1, alpha=0.05)["verdict"] == v.REFUTED
+
+
+def test_rate_uses_the_exact_interval():
+    three = v.rate([1, 1, 1], threshold=0.95, alpha=0.05)
+    assert three["verdict"] == v.INCONCLUSIVE and three["ci95_low"] == pytest.approx(0.025 ** (1 / 3), rel=1e-6)
+    assert three["n_needed"] == 72 and v.rate([1] * 72, threshold=0.95, alpha=0.05)["verdict"] == v.SHOWN
+    assert v.rate([1] * 71, threshold=0.95, alpha=0.05)["verdict"] == v.INCONCLUSIVE
+    assert v.rate([0] * 10, threshold=0.5, alpha=0.05)["verdict"] == v.REFUTED
+
+
+def test_paired_rates_mcnemar():
+    r = v.rates_paired([1] * 10, [0] * 10, alpha=0.05)
+    assert r["verdict"] == v.SHOWN and r["p_value"] == pytest.approx(0.5 ** 10)
+    assert v.rates_paired([1, 1, 1], [0, 0, 0], alpha=0.05)["verdict"] == v.INCONCLUSIVE  # p = 1/8
+    assert v.rates_paired([0] * 10, [1] * 10, alpha=0.05)["verdict"] == v.REFUTED
+
+
+def test_rank_tests_report_medians_and_check_all_of():
+    heavy = np.array([1.0, 2, 3, 4, 5, 6, 1e6])
+    r = v.difference(heavy, expect="greater", alpha=0.05, test="wilcoxon")
+    assert r["verdict"] == v.SHOWN and r["effect"] == 4.0 and r["ci95_low"] <= 4 <= r["ci95_high"]
+    s = v.difference([-1.0] * 6, expect="greater", alpha=0.05, test="sign")
+    assert s["verdict"] == v.REFUTED
+    both = v.all_of({"a": v.check([0.1], tol=1), "b": v.check([2.0], tol=1)})
+    assert both["verdict"] == v.REFUTED and both["parts"]["a"]["verdict"] == v.SHOWN
+
+
+def test_finding_record_shape():
+    f = v.finding("x", "claim", v.difference([1.0, 2, 3], expect="greater", alpha=0.05), "text", primary=True)
+    assert {"id", "primary", "claim", "verdict", "rule", "alpha", "effect", "ci95_low", "ci95_high", "n",
+            "p_value", "text"} <= set(f)
+    assert v.claim_verdict(f) in v.CLAIM_VERDICTS
+
+
+def test_within_a_range_and_the_headline_part_of_an_intersection():
+    assert v.within([0.34, 0.35, 0.36, 0.35], 0.3, 0.4, 0.05, "saved")["verdict"] == v.SHOWN
+    assert v.within([0.61, 0.62, 0.63, 0.62], 0.3, 0.4, 0.05, "saved")["verdict"] == v.REFUTED
+    assert v.within([0.2, 0.5, 0.35], 0.3, 0.4, 0.05, "saved")["verdict"] == v.INCONCLUSIVE
+    parts = {"a": v.check([0.5], tol=1), "b": v.difference([3.0, 3.1, 2.9], expect="greater", alpha=0.05)}
+    assert v.all_of(parts, effect_of="b")["effect"] == pytest.approx(3.0)
