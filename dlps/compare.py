@@ -43,7 +43,11 @@ def compare(a: str, b: str, keys: tuple[str, ...] = ("mean", "p_value")) -> Doc:
     """
     revs = (a,) if b == "workspace" else (a, b)
     params = _dvc_json("params", "diff", *revs, "--all")
-    metrics = _dvc_json("metrics", "diff", *revs, "--all")
+    from dlps.experiments import NAMES
+    from dlps.paths import headline_file, metrics_file
+
+    files = [str(f(n)) for n in NAMES for f in (headline_file, metrics_file)]  # the full files are plain outs
+    metrics = _dvc_json("metrics", "diff", *revs, "--all", "--targets", *files)
     changed_params = {f: {k: v for k, v in c.items() if v.get("old") != v.get("new")} for f, c in params.items()}
     wanted = {f: {k: v for k, v in c.items() if k.rsplit(".", 1)[-1] in keys and v.get("old") != v.get("new")}
               for f, c in metrics.items()}

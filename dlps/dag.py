@@ -151,8 +151,7 @@ def report_stage(params: dict) -> dict:
         deps += [f"metrics/{name}.json", f"plots/{name}"]
     return {"cmd": "python stages/report.py", "deps": sorted(set(deps), key=deps.index),
             "params": ["device", "threads", "data.datasets", *NAMES],
-            "metrics": [_out("metrics/claims.json")],
-            "outs": [_out("metrics/literature.json"), _out("report")]}
+            "outs": [_out("metrics/claims.json"), _out("metrics/literature.json"), _out("report")]}
 
 
 def dag(params: dict) -> dict:

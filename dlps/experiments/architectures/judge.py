@@ -110,7 +110,7 @@ def _gated_vs_rnn(where: str, ok: dict, mse: dict, n: int, alpha: float) -> dict
            "inconclusive": "Not significant for both: inconclusive."
            + (f" The exact test needs at least {need} seeds where exactly one model succeeds to reach p < {alpha}; "
               f"{n} seeds cannot give that." if few else "")}[res["verdict"]]),
-        primary=True, scale=100, unit="% of seeds")
+        primary=True, scale=100, unit="pp (success rate, gated − RNN)")
 
 
 def _ablation(cfg: dict, v: str, L: int, runs: dict, ok: dict, mse: dict, n: int) -> dict:
