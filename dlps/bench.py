@@ -239,8 +239,10 @@ def run(params: dict, threads: int, check_precision: bool = True) -> dict:
                      "ceiling_flops_per_s": ceilings[dtype, n],
                      "fraction_of_ceiling": result["flops_per_s"] / ceilings[dtype, n]})
     torch.set_num_threads(threads)
-    for dtype in ("fp32", "bf16"):
-        if (dtype, threads) not in ceilings:
+    from dlps.runtime import supports
+
+    for dtype in ("fp32", "bf16"):  # an emulated bf16 matmul measures nothing useful and takes minutes
+        if (dtype, threads) not in ceilings and supports("cpu", dtype):
             ceilings[dtype, threads] = matmul_ceiling(dtype)
     return {"threads": threads,
             "matmul_ceiling_flops_per_s": {f"{p}, {n} thread{'s' * (n > 1)}": c for (p, n), c in sorted(ceilings.items())},

@@ -16,7 +16,7 @@ POWER = 0.8
 # (experiment, variant a, variant b, metric, smallest effect of interest, margin for non-inferiority or None, what)
 PLANS = [
     ("dropout", "0.5", "0.0", "test_acc", 0.01, None, "dropout p = 0.5 − p = 0, test accuracy (δ = 1 pp)"),
-    ("l2", "0.01", "0", "test_acc", 0.01, None, "l2 λ = 0.01 − λ = 0, test accuracy (δ = 1 pp; pilot in bf16)"),
+    ("l2", "0.01", "0", "test_acc", 0.01, None, "l2 λ = 0.01 − λ = 0, test accuracy (δ = 1 pp)"),
     ("early_stopping", "all:test_acc_restored_p5", "all:test_acc_full", None, 0.0, 0.003,
      "early stopping restored − full run, non-inferior by 0.3 pp (true difference 0)"),
 ]

@@ -20,13 +20,18 @@ def build_vocab(texts, size: int, min_freq: int = 1) -> dict[str, int]:
     return {tok: i + 2 for i, tok in enumerate(ranked[: max(size - 2, 0)])}
 
 
+def clip_tokens(text: str, max_len: int, truncate: str = "head") -> list[str]:
+    """The whitespace tokens of text that a model limited to max_len tokens reads: truncate="head" keeps the
+    first max_len, "tail" the last (where reviews tend to give their verdict)."""
+    toks = text.split()
+    return toks[:max_len] if truncate == "head" else toks[-max_len:]
+
+
 def encode(texts, vocab: dict[str, int], max_len: int, truncate: str = "head") -> list[np.ndarray]:
-    """Each text as an int64 id array of at most max_len tokens (at least one: an empty text becomes [UNK]).
-    truncate="head" keeps the first max_len tokens, "tail" the last (where reviews tend to give their verdict)."""
+    """Each text as an int64 id array of its clip_tokens (at least one: an empty text becomes [UNK])."""
     out = []
     for text in texts:
-        toks = text.split()
-        toks = toks[:max_len] if truncate == "head" else toks[-max_len:]
+        toks = clip_tokens(text, max_len, truncate)
         ids = np.fromiter((vocab.get(t, UNK) for t in toks), dtype=np.int64, count=len(toks))
         out.append(ids if len(ids) else np.array([UNK], dtype=np.int64))
     return out

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dlps import progress
 from dlps.runtime import Runtime
 
 Stats = tuple[torch.Tensor, torch.Tensor]
@@ -195,6 +196,7 @@ def fit(
     stats: Stats | None = None,
     log: Callable[[dict], None] | None = None,
     rt: Runtime | None = None,
+    label: str = "fit",
 ) -> tuple[list[dict], dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """Train `model` on data["x_train"], data["y_train"], validating on data["x_val"], data["y_val"].
 
@@ -210,7 +212,7 @@ def fit(
     cfg.patience is set, and after any epoch whose training loss is not finite.
 
     Returns (history, best_state, final_state): state_dict copies at the lowest validation
-    loss and at the end. The model is left in its final state.
+    loss and at the end. The model is left in its final state. Progress (per epoch) is shown as `label`.
     """
     cfg = cfg if isinstance(cfg, TrainConfig) else TrainConfig(**cfg)
     x_train, y_train, x_val, y_val = (data[k] for k in ("x_train", "y_train", "x_val", "y_val"))
@@ -227,46 +229,48 @@ def fit(
 
     history: list[dict] = []
     best_state, best_loss = None, math.inf
-    for epoch in range(1, cfg.epochs + 1):
-        start = time.perf_counter()
-        model.train()
-        running = 0.0
-        perm = torch.randperm(n, generator=order)
-        for i in range(0, n, cfg.batch_size):
-            idx = perm[i : i + cfg.batch_size].to(x_train.device)
-            xb = prepare(x_train[idx], stats, channels_last)
-            with _autocast(rt):
-                logits = model(xb)
-            ce = F.cross_entropy(logits.float(), y_train[idx])
-            loss = ce + l2_penalty(model, cfg.l2) if cfg.l2 > 0 else ce
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            running += ce.item() * len(idx)
-        train_time = time.perf_counter() - start
+    with progress.task(label, total=cfg.epochs, unit="epoch") as bar:
+        for epoch in range(1, cfg.epochs + 1):
+            start = time.perf_counter()
+            model.train()
+            running = 0.0
+            perm = torch.randperm(n, generator=order)
+            for i in range(0, n, cfg.batch_size):
+                idx = perm[i : i + cfg.batch_size].to(x_train.device)
+                xb = prepare(x_train[idx], stats, channels_last)
+                with _autocast(rt):
+                    logits = model(xb)
+                ce = F.cross_entropy(logits.float(), y_train[idx])
+                loss = ce + l2_penalty(model, cfg.l2) if cfg.l2 > 0 else ce
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                running += ce.item() * len(idx)
+            train_time = time.perf_counter() - start
 
-        train_loss, train_acc = evaluate(model, x_train[:n_eval], y_train[:n_eval], **eval_kw)
-        val_loss, val_acc = evaluate(model, x_val, y_val, **eval_kw)
-        row = {
-            "epoch": epoch,
-            "train_loss": train_loss,
-            "train_acc": train_acc,
-            "val_loss": val_loss,
-            "val_acc": val_acc,
-            "train_loss_running": running / n,
-            "train_time_s": train_time,
-            "epoch_time_s": time.perf_counter() - start,
-        }
-        history.append(row)
-        if log is not None:
-            log(row)
-        # Same tie-breaking as _best_epoch: first strict minimum, non-finite never wins.
-        if best_state is None or (math.isfinite(val_loss) and val_loss < best_loss):
-            best_state, best_loss = clone_state(model), val_loss if math.isfinite(val_loss) else math.inf
-        if not math.isfinite(row["train_loss_running"]):
-            break
-        if cfg.patience is not None and _stop_epoch([r["val_loss"] for r in history], cfg.patience, cfg.min_delta):
-            break
+            train_loss, train_acc = evaluate(model, x_train[:n_eval], y_train[:n_eval], **eval_kw)
+            val_loss, val_acc = evaluate(model, x_val, y_val, **eval_kw)
+            row = {
+                "epoch": epoch,
+                "train_loss": train_loss,
+                "train_acc": train_acc,
+                "val_loss": val_loss,
+                "val_acc": val_acc,
+                "train_loss_running": running / n,
+                "train_time_s": train_time,
+                "epoch_time_s": time.perf_counter() - start,
+            }
+            history.append(row)
+            if log is not None:
+                log(row)
+            bar.update(1, loss=train_loss, val_loss=val_loss)
+            # Same tie-breaking as _best_epoch: first strict minimum, non-finite never wins.
+            if best_state is None or (math.isfinite(val_loss) and val_loss < best_loss):
+                best_state, best_loss = clone_state(model), val_loss if math.isfinite(val_loss) else math.inf
+            if not math.isfinite(row["train_loss_running"]):
+                break
+            if cfg.patience is not None and _stop_epoch([r["val_loss"] for r in history], cfg.patience, cfg.min_delta):
+                break
     return history, best_state, clone_state(model)
 
 

@@ -69,6 +69,7 @@ def difference(a, b=None, *, expect: str, alpha: float, test: str = "t", margin:
     effect ruled out). Otherwise inconclusive. test "t" (paired Student t; effect = mean and its t interval),
     "wilcoxon" (signed-rank; effect = median with an order-statistic interval) or "sign" (exact binomial sign
     test on the paired differences; effect = median) for heavy-tailed metrics whose mean means little.
+    The record's p_value is the p of the test that decided (p_expected, p_opposite and tost_p_value are all kept).
     """
     a = np.asarray(a, dtype=float)
     b = np.zeros_like(a) if b is None else np.broadcast_to(np.asarray(b, dtype=float), a.shape)
@@ -91,8 +92,11 @@ def difference(a, b=None, *, expect: str, alpha: float, test: str = "t", margin:
     rule = (f"one-sided {name} of {what} {'>' if expect == 'greater' else '<'} 0 at α = {alpha:g}; refuted if the "
             f"opposite one-sided test is significant" + (f" or a paired TOST shows |{what}| < {margin:g}"
                                                           if tost else ""))
-    return _record(rule, verdict, alpha=alpha, effect=effect, low=low, high=high, n=d.size, p_value=p,
-                   test=name, p_opposite=_num(p_opp), **({"tost_p_value": tost["p_value"]} if tost else {}))
+    # p_value is the deciding test's: the expected direction's unless the verdict is refuted, then the refuting one
+    deciding = p if verdict != REFUTED else p_opp if p_opp < alpha else tost["p_value"]
+    return _record(rule, verdict, alpha=alpha, effect=effect, low=low, high=high, n=d.size, p_value=deciding,
+                   test=name, p_expected=_num(p), p_opposite=_num(p_opp),
+                   **({"tost_p_value": tost["p_value"]} if tost else {}))
 
 
 def _rank_p(d: np.ndarray, alternative: str, test: str) -> float:
@@ -118,8 +122,9 @@ def equivalence(a, b=None, *, margin: float, alpha: float, what: str = "a − b"
     low, high = _t_interval(d)
     rule = (f"paired TOST: |{what}| < {margin:g} at α = {alpha:g} (two one-sided t-tests); refuted if the "
             f"difference is significantly beyond ±{margin:g}")
-    return _record(rule, verdict, alpha=alpha, effect=float(d.mean()), low=low, high=high, n=d.size, p_value=p,
-                   test="TOST (paired t)", margin=margin)
+    return _record(rule, verdict, alpha=alpha, effect=float(d.mean()), low=low, high=high, n=d.size,
+                   p_value=outside if verdict == REFUTED else p, test="TOST (paired t)", margin=margin,
+                   p_expected=_num(p), p_opposite=_num(outside))
 
 
 def noninferiority(a, b=None, *, margin: float, alpha: float, what: str = "a − b") -> dict:
@@ -132,8 +137,9 @@ def noninferiority(a, b=None, *, margin: float, alpha: float, what: str = "a −
     low, high = _t_interval(d)
     rule = (f"one-sided t-test of {what} > −{margin:g} at α = {alpha:g} (non-inferiority, the lower half of a TOST); "
             f"refuted if {what} < −{margin:g} is significant")
-    return _record(rule, verdict, alpha=alpha, effect=float(d.mean()), low=low, high=high, n=d.size, p_value=p,
-                   test="non-inferiority t-test", margin=margin)
+    return _record(rule, verdict, alpha=alpha, effect=float(d.mean()), low=low, high=high, n=d.size,
+                   p_value=p_worse if verdict == REFUTED else p, test="non-inferiority t-test", margin=margin,
+                   p_expected=_num(p), p_opposite=_num(p_worse))
 
 
 def rate(successes, *, threshold: float, alpha: float, expect: str = "above") -> dict:
@@ -182,7 +188,8 @@ def rates_paired(a_success, b_success, *, alpha: float, expect: str = "greater",
     rule = (f"exact McNemar test (one-sided binomial on the seeds where exactly one succeeds) of {what} at "
             f"α = {alpha:g}; refuted if the opposite direction is significant")
     return _record(rule, verdict, alpha=alpha, effect=(a.sum() - b.sum()) / n, low=low, high=high, n=n,
-                   p_value=p, test="exact McNemar", discordant=[only_a, only_b], p_opposite=p_opp)
+                   p_value=p_opp if verdict == REFUTED else p, test="exact McNemar", discordant=[only_a, only_b],
+                   p_expected=p, p_opposite=p_opp)
 
 
 def check(values, *, tol: float, what: str = "value") -> dict:

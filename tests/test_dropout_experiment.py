@@ -11,7 +11,7 @@ from dlps.jobs.evaluate import aggregate, check_findings
 from dlps.jobs.train import Context
 from dlps.schema import ParamError
 
-CFG = {"seeds": [0, 1], "p": [0.0, 0.2, 0.5], "n_train": 60, "n_val": 40, "hidden": [32, 32], "epochs": 4,
+CFG = {"seeds": [0, 1], "workers": 1, "threads": 0, "p": [0.0, 0.2, 0.5], "n_train": 60, "n_val": 40, "hidden": [32, 32], "epochs": 4,
        "batch_size": 16, "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "precision": "fp32", "alpha": 0.05}
 
 

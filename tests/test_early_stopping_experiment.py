@@ -13,7 +13,7 @@ from dlps.jobs.evaluate import aggregate, check_findings
 from dlps.jobs.train import Context
 from dlps.schema import ParamError
 
-CFG = {"seeds": [0, 1], "patience": [1, 2, 3], "default_patience": 2, "min_delta": 0.0, "max_epochs": 12, "n_train": 60,
+CFG = {"seeds": [0, 1], "workers": 1, "threads": 0, "patience": [1, 2, 3], "default_patience": 2, "min_delta": 0.0, "max_epochs": 12, "n_train": 60,
        "n_val": 40, "hidden": [64, 64], "batch_size": 16, "optimizer": "adam", "lr": 0.01, "momentum": 0.9,
        "precision": "fp32", "min_saved_frac": 0.3, "max_acc_drop_pp": 0.3, "alpha": 0.05}
 

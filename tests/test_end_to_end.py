@@ -31,7 +31,7 @@ TINY = {
                        "hidden": [32]},
     "architectures": {"seeds": [0, 1], "variants": ["rnn", "lstm", "gru", "gru_no_update"], "lags": [5, 10],
                       "hidden": 8, "batch": 16, "max_steps": 20, "eval_every": 10, "n_val": 50, "n_test": 100},
-    "sentiment": {"n_val": 10, "vocab_size": 100, "max_len": 20, "embed_dim": 8, "hidden": 8, "epochs": 2,
+    "sentiment": {"n_val": 10, "vocab_size": 100, "max_len": 20, "embed_dim": 8, "hidden": 8, "max_epochs": 3,
                   "batch_size": 8, "tfidf_min_df": 1},
     "bias_variance": {"seeds": [0, 1], "n_datasets": 50, "n_test": 50, "dd_n_train": 20, "dd_n_test": 100,
                       "dd_draws": 5},

@@ -12,7 +12,7 @@ from dlps.jobs.evaluate import aggregate, check_findings
 from dlps.jobs.train import Context
 from dlps.schema import ParamError
 
-CFG = {"seeds": [0, 1], "lam": [0, 1.0e-4, 1.0e-3, 1.0e-2, 1.0e-1], "claim_lam": 1.0e-3, "n_train": 60,
+CFG = {"seeds": [0, 1], "workers": 1, "threads": 0, "lam": [0, 1.0e-4, 1.0e-3, 1.0e-2, 1.0e-1], "claim_lam": 1.0e-3, "n_train": 60,
        "n_val": 40, "channels": [4, 8], "hidden": 16, "epochs": 3, "batch_size": 16, "optimizer": "sgd", "lr": 0.05,
        "momentum": 0.9, "precision": "fp32", "channels_last": False, "train_eval_size": 30, "alpha": 0.05}
 ORDER = ["0", "0.0001", "0.001", "0.01", "0.1"]

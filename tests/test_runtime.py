@@ -58,3 +58,15 @@ def test_no_device_literal_or_cpu_autocast_left_in_the_package():
                  for i, line in enumerate(p.read_text().splitlines(), 1)
                  if re.search(r"autocast\(\s*[\"']cpu|device\s*=\s*[\"']cpu[\"']|\.to\([\"'](cpu|cuda)", line)]
     assert not offenders, offenders
+
+
+def test_workers_zero_is_one_per_core_on_the_cpu_and_one_on_an_accelerator(monkeypatch):
+    import os
+
+    from dlps.jobs.train import workers_for
+
+    assert workers_for({"workers": 3}, "cuda") == 3
+    assert workers_for({}, "cpu") == 1  # an experiment without `workers` trains in its stage's process
+    assert workers_for({"workers": 0}, "cpu") == (os.cpu_count() or 1)
+    monkeypatch.setattr("dlps.runtime.pick_device", lambda setting: "cuda")
+    assert workers_for({"workers": 0}, "auto") == 1

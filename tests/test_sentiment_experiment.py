@@ -18,10 +18,10 @@ from dlps.jobs.evaluate import aggregate, check_findings
 from dlps.jobs.train import Context
 from dlps.schema import ParamError
 
-CFG = {"seeds": [0, 1], "models": ["tfidf", "lstm", "bilstm", "gru"], "n_val": 10, "vocab_size": 100, "max_len": 20,
-       "truncate": "tail", "embed_dim": 8, "hidden": 8, "dropout": 0.2, "epochs": 2, "patience": 2, "batch_size": 8,
-       "bucket_chunk": 50, "lr": 2e-3, "clip": 1.0, "precision": "fp32", "threads": 1, "workers": 1,
-       "tfidf_C": [1.0, 4.0], "tfidf_min_df": 1, "bar_bilstm": 0.87, "bar_tfidf": 0.88, "alpha": 0.05}
+CFG = {"seeds": [0, 1], "models": ["tfidf", "tfidf_trunc", "lstm", "bilstm", "gru"], "n_val": 10, "vocab_size": 100,
+       "max_len": 20, "truncate": "tail", "embed_dim": 8, "hidden": 8, "dropout": 0.2, "max_epochs": 2, "patience": 1,
+       "batch_size": 8, "bucket_chunk": 50, "lr": 2e-3, "clip": 1.0, "precision": "fp32", "threads": 1, "workers": 1,
+       "tfidf_C": [0.25, 1.0, 4.0], "tfidf_min_df": 1, "bar_bilstm": 0.87, "bar_tfidf": 0.88, "alpha": 0.05}
 
 
 def write_tiny_imdb(root, n=30, seed=0):
@@ -116,9 +116,13 @@ def test_examples_pick_the_most_confident_right_and_wrong():
     assert [(e["kind"], e["text"]) for e in ex] == [("right", "a"), ("right", "c"), ("wrong", "d"), ("wrong", "e")]
 
 
-def test_check_requires_the_baseline():
-    with pytest.raises(ParamError, match="sentiment.models"):
-        spec.check(CFG | {"models": ["lstm", "bilstm"]})
+def test_check_requires_both_tfidf_baselines_and_a_patience_below_the_cap():
+    spec.check(CFG)
+    for models in (["lstm", "bilstm"], ["tfidf", "lstm"], ["tfidf_trunc", "gru"]):
+        with pytest.raises(ParamError, match="sentiment.models"):
+            spec.check(CFG | {"models": models})
+    with pytest.raises(ParamError, match="sentiment.patience.*below max_epochs"):
+        spec.check(CFG | {"patience": 2, "max_epochs": 2})
 
 
 def test_packed_correctness_round_trips():
@@ -173,7 +177,8 @@ def judged(cfg: dict, runs: dict) -> dict[str, dict]:
 
 
 def one_seed(bilstm_acc: float, tfidf_acc: float = 0.9079) -> dict:
-    return {"tfidf": [row(0, accurate(tfidf_acc, seed=1), 0.9)], "bilstm": [row(0, accurate(bilstm_acc), 0.88)]}
+    return {"tfidf": [row(0, accurate(tfidf_acc, seed=1), 0.9)], "tfidf_trunc": [row(0, accurate(0.89, seed=2), 0.89)],
+            "bilstm": [row(0, accurate(bilstm_acc), 0.88)]}
 
 
 @pytest.mark.parametrize("acc,verdict", [(0.87388, "inconclusive"), (0.885, "shown"), (0.86, "refuted")])
@@ -191,15 +196,15 @@ def test_bar_is_a_clopper_pearson_rate_over_the_test_reviews(acc, verdict):
 def test_bar_with_seeds_also_needs_the_t_interval_over_seeds():
     cfg = CFG | {"seeds": [0, 1]}
     # each seed clears 87% on its test reviews, but two seeds this far apart leave the t interval wide
-    runs = {"tfidf": [row(s, accurate(0.9, seed=s + 5), 0.9) for s in (0, 1)],
-            "bilstm": [row(0, accurate(0.876), 0.88), row(1, accurate(0.93, seed=1), 0.88)]}
+    runs = {v: [row(s, accurate(0.9, seed=s + 5), 0.9) for s in (0, 1)] for v in spec.TFIDF}
+    runs["bilstm"] = [row(0, accurate(0.876), 0.88), row(1, accurate(0.93, seed=1), 0.88)]
     f = judged(cfg, runs)["old_claim"]
     assert f["parts"]["seed 0"]["verdict"] == "shown" and f["parts"]["seed 1"]["verdict"] == "shown"
     assert f["parts"]["seeds"]["verdict"] == "inconclusive" and f["verdict"] == "inconclusive"
     assert "t interval" in f["text"] and "one-sample t-test" in f["rule"]
     cfg = CFG | {"seeds": [0, 1, 2]}  # three consistent seeds: shown
-    runs = {"tfidf": [row(s, accurate(0.9, seed=s + 5), 0.9) for s in (0, 1, 2)],
-            "bilstm": [row(s, accurate(a, seed=s), 0.88) for s, a in enumerate((0.876, 0.878, 0.877))]}
+    runs = {v: [row(s, accurate(0.9, seed=s + 5), 0.9) for s in (0, 1, 2)] for v in spec.TFIDF}
+    runs["bilstm"] = [row(s, accurate(a, seed=s), 0.88) for s, a in enumerate((0.876, 0.878, 0.877))]
     assert judged(cfg, runs)["old_claim"]["verdict"] == "shown"
 
 
@@ -212,27 +217,35 @@ def flipped(base: np.ndarray, gain: int, loss: int, seed: int = 0) -> np.ndarray
 
 
 @pytest.mark.parametrize("gain,loss,verdict", [(300, 200, "shown"), (200, 300, "refuted"), (240, 250, "inconclusive")])
-def test_best_recurrent_vs_tfidf_by_exact_mcnemar(gain, loss, verdict):
+def test_best_recurrent_vs_tfidf_by_exact_mcnemar_on_the_same_tokens(gain, loss, verdict):
     cfg = CFG | {"seeds": [0]}
     base = accurate(0.88)
-    runs = {"tfidf": [row(0, base, 0.88)], "gru": [row(0, flipped(base, gain, loss), 0.89)],
-            "lstm": [row(0, accurate(0.7, seed=3), 0.6)]}
+    whole = flipped(base, 600, 0, seed=4)  # TF-IDF on whole reviews: better than on the truncated text
+    runs = {"tfidf": [row(0, whole, 0.9)], "tfidf_trunc": [row(0, base, 0.88)],
+            "gru": [row(0, flipped(base, gain, loss), 0.89)], "lstm": [row(0, accurate(0.7, seed=3), 0.6)]}
     m = aggregate(spec, judge, cfg, runs)
     assert m["derived"]["best_neural"] == "gru"  # chosen on validation accuracy, not on test
-    assert m["comparisons"]["mcnemar_gru_vs_tfidf"]["per_seed"][0] | {"p_value": 0} == {"seed": 0, "b": gain,
-                                                                                         "c": loss, "p_value": 0}
-    f = judged(cfg, runs)["best_recurrent_vs_tfidf"]
+    assert m["comparisons"]["mcnemar_gru_vs_tfidf_trunc"]["per_seed"][0] | {"p_value": 0} == {
+        "seed": 0, "b": gain, "c": loss, "p_value": 0}
+    assert m["derived"]["tfidf_trunc_minus_tfidf_pp"] == pytest.approx(-100 * 600 / 25_000)
+    fs = judged(cfg, runs)
+    f = fs["best_recurrent_vs_tfidf"]
+    assert f["primary"] and "both reading the last 20 tokens" in f["claim"]
     assert f["verdict"] == verdict and f["test"] == "exact McNemar" and f["discordant"] == [gain, loss]
     assert f["effect"] == pytest.approx((gain - loss) / 25_000) and f["ci95_low"] < f["effect"] < f["ci95_high"]
     assert "test reviews" in f["rule"] and "seeds where" not in f["rule"] and f["unit"] == "pp"
     assert f"{gain:,}" in f["text"] and "not the variance between training seeds" in f["text"]
+    assert "TF-IDF on whole reviews" in f["text"]  # the whole-review figure beside it
+    whole_f = fs["best_recurrent_vs_tfidf_whole"]
+    assert not whole_f["primary"] and "whole reviews" in whole_f["claim"]
+    assert whole_f["effect"] == pytest.approx((gain - loss - 600) / 25_000) and whole_f["verdict"] == "refuted"
 
 
 def test_mcnemar_with_seeds_also_needs_the_paired_t():
     cfg = CFG | {"seeds": [0, 1]}
     bases = [accurate(0.88, seed=s) for s in (0, 1)]
-    runs = {"tfidf": [row(s, b, 0.88) for s, b in enumerate(bases)],
-            "gru": [row(0, flipped(bases[0], 400, 200), 0.89), row(1, flipped(bases[1], 210, 200), 0.89)]}
+    runs = {v: [row(s, b, 0.88) for s, b in enumerate(bases)] for v in spec.TFIDF}
+    runs["gru"] = [row(0, flipped(bases[0], 400, 200), 0.89), row(1, flipped(bases[1], 210, 200), 0.89)]
     f = judged(cfg, runs)["best_recurrent_vs_tfidf"]
     assert f["parts"]["seed 0"]["verdict"] == "shown" and f["parts"]["seed 1"]["verdict"] == "inconclusive"
     assert f["verdict"] == "inconclusive" and "paired t-test" in f["rule"] and "Over 2 seeds" in f["text"]
@@ -250,10 +263,104 @@ def test_runs_without_per_review_correctness_are_inconclusive_not_guessed():
 
 
 def test_no_bilstm_means_the_old_claim_is_not_tested():
-    cfg = CFG | {"seeds": [0], "models": ["tfidf", "gru"]}
-    runs = {"tfidf": [row(0, accurate(0.9), 0.9)], "gru": [row(0, accurate(0.88, seed=2), 0.88)]}
+    cfg = CFG | {"seeds": [0], "models": ["tfidf", "tfidf_trunc", "gru"]}
+    runs = {"tfidf": [row(0, accurate(0.9), 0.9)], "tfidf_trunc": [row(0, accurate(0.89, seed=1), 0.89)],
+            "gru": [row(0, accurate(0.88, seed=2), 0.88)]}
     f = judged(cfg, runs)["old_claim"]
     assert f["verdict"] == "inconclusive" and "not tested" in f["text"]
+
+
+def c_runs(chosen: dict, grid=(1.0, 4.0, 16.0, 64.0)) -> dict:
+    """One-seed runs whose TF-IDF rows chose C = chosen[variant] from `grid` (None: no grid stored)."""
+    runs = one_seed(0.88)
+    for v in spec.TFIDF:
+        runs[v][0]["tfidf_C"] = chosen[v]
+        if grid is not None:
+            runs[v][0]["tfidf_C_grid"] = list(grid)
+    return runs
+
+
+@pytest.mark.parametrize("chosen,grid,verdict,says", [
+    ({"tfidf": 16.0, "tfidf_trunc": 4.0}, (1.0, 4.0, 16.0, 64.0), "shown", "brackets"),
+    ({"tfidf": 64.0, "tfidf_trunc": 4.0}, (1.0, 4.0, 16.0, 64.0), "refuted", "tfidf seed 0: C = 64 of {1, 4, 16, 64} (at an end)"),
+    ({"tfidf": 16.0, "tfidf_trunc": 1.0}, (16.0, 1.0, 64.0, 4.0), "refuted", "widen sentiment.tfidf_C"),
+    ({"tfidf": 4.0, "tfidf_trunc": 4.0}, (1.0, 4.0), "refuted", "fewer than three"),
+    ({"tfidf": 4.0, "tfidf_trunc": 4.0}, None, "inconclusive", "without tfidf_C_grid")])
+def test_validation_best_c_must_be_inside_the_grid(chosen, grid, verdict, says):
+    f = judged(CFG | {"seeds": [0]}, c_runs(chosen, grid))["tfidf_C_interior"]
+    assert f["verdict"] == verdict and not f["primary"] and says in f["text"]
+    if verdict != "inconclusive":
+        assert f["test"] == "deterministic check" and f["n"] == 2 and "every TF-IDF run" in f["rule"]
+        assert f["effect"] == (verdict == "refuted")
+
+
+@pytest.mark.parametrize("stops,verdict", [(("patience", "patience"), "shown"), (("patience", "max_epochs"), "refuted"),
+                                           ((None, "patience"), "inconclusive")])
+def test_every_recurrent_run_must_stop_by_patience_not_the_cap(stops, verdict):
+    runs = one_seed(0.88)
+    runs["gru"] = [row(0, accurate(0.87, seed=4), 0.87)]
+    for v, stop, (best, ran) in zip(("bilstm", "gru"), stops, ((7, 9), (20, 20))):
+        runs[v][0] |= {"best_epoch": best, "epochs_run": ran} | ({"stopped_by": stop} if stop else {})
+    f = judged(CFG | {"seeds": [0], "max_epochs": 20}, runs)["stopped_by_patience"]
+    assert f["verdict"] == verdict and not f["primary"] and "max_epochs cap (20)" in f["claim"]
+    if verdict == "refuted":
+        assert "gru seed 0: best epoch 20 of 20, stopped by the cap" in f["text"] and "raise" in f["text"]
+    if verdict == "shown":
+        assert "bilstm seed 0: best epoch 7 of 9, stopped by patience" in f["text"] and f["n"] == 2
+    if verdict == "inconclusive":
+        assert "re-run" in f["rule"]
+
+
+def test_fit_rnn_records_whether_patience_or_the_cap_stopped_it():
+    """lr = 0: validation accuracy never improves after epoch 1, so patience 1 stops at epoch 2, before a cap of 5;
+    a cap of 1 ends training before patience can."""
+    from dlps.models.text_rnn import RNNClassifier
+    from dlps.runtime import Runtime
+    from dlps.training import init_model
+
+    rng = np.random.default_rng(0)
+    seqs = [rng.integers(2, 30, rng.integers(3, 9)) for _ in range(24)]
+    y = np.arange(24) % 2
+    rt = Runtime("cpu")
+    for max_epochs, patience, lr, stop, ran in ((5, 1, 0.0, "patience", 2), (1, 1, 0.0, "max_epochs", 1),
+                                                (2, 2, 2e-3, "max_epochs", 2)):
+        model = init_model(RNNClassifier(30, 4, 4, "gru", False, 0.0), 0)
+        history, state, stopped_by = exp.fit_rnn(model, (seqs, y), (seqs, y), rt, max_epochs=max_epochs,
+                                                 batch_size=8, lr=lr, clip=1.0, patience=patience, seed=0)
+        assert (stopped_by, len(history)) == (stop, ran) and state is not None
+
+
+@pytest.mark.parametrize("truncate", ["tail", "head"])
+def test_truncated_tfidf_reads_exactly_the_recurrent_models_tokens(truncate):
+    cfg = CFG | {"max_len": 5, "truncate": truncate}
+    texts = ["w1 w2 w3 w4 w5 w6 w7 w8", "a b", "", "x y z x y z x"]
+    vocab = text.build_vocab(texts, size=100)  # every token: ids map back to tokens without UNK
+    token_of = {i: t for t, i in vocab.items()}
+    seen = [[token_of[i] for i in ids if i != text.UNK] for ids in text.encode(texts, vocab, 5, truncate)]
+    trunc = exp.tfidf_texts(cfg, "tfidf_trunc", texts)
+    unigrams = [[g for g in exp.tfidf_vectorizer(cfg).build_analyzer()(t) if " " not in g] for t in trunc]
+    assert [t.split() for t in trunc] == seen == unigrams
+    assert seen[0] == (["w4", "w5", "w6", "w7", "w8"] if truncate == "tail" else ["w1", "w2", "w3", "w4", "w5"])
+    assert exp.tfidf_texts(cfg, "tfidf", texts) == texts  # the baseline reads whole reviews
+
+
+def test_truncated_tfidf_cannot_use_words_outside_the_window():
+    """The label word sits at each review's start and the tail window misses it: TF-IDF on whole reviews learns it,
+    TF-IDF on the truncated text is left at chance."""
+    rng = np.random.default_rng(0)
+
+    def reviews(n):
+        y = np.arange(n) % 2
+        return [("great " if label else "awful ") + " ".join(rng.choice(["film", "plot", "the", "a"], 8)) for label in y], y
+
+    parts = {k: reviews(n) for k, n in (("train", 80), ("val", 40), ("test", 200))}
+    cfg = CFG | {"max_len": 8, "truncate": "tail"}
+    accs = {}
+    for v in spec.TFIDF:
+        info, probs, rows = exp.run_tfidf(cfg, parts, 0, v)
+        accs[v] = float(np.mean((probs > 0.5) == (parts["test"][1] == 1)))
+        assert info["tfidf_C_grid"] == cfg["tfidf_C"] and info["tfidf_C"] in cfg["tfidf_C"] and len(rows) == 3
+    assert accs["tfidf"] == 1.0 and abs(accs["tfidf_trunc"] - 0.5) < 0.15
 
 
 # ------------------------------------------------------------------------------------------- a tiny real run
@@ -282,7 +389,10 @@ def test_tiny_run_trains_every_model_and_plots(tmp_path):
     m = aggregate(spec, judge, CFG, runs)
     fs = judge.findings(CFG, m, runs)
     check_findings("sentiment", fs)
-    assert [f["id"] for f in fs] == ["old_claim", "tfidf_bar", "best_recurrent_vs_tfidf"]
+    assert [f["id"] for f in fs] == ["old_claim", "tfidf_bar", "best_recurrent_vs_tfidf", "best_recurrent_vs_tfidf_whole",
+                                     "tfidf_C_interior", "stopped_by_patience"]
+    assert all(r["stopped_by"] in ("patience", "max_epochs") for v in spec.recurrent(runs) for r in runs[v])
+    assert all(r["tfidf_C_grid"] == CFG["tfidf_C"] for v in spec.TFIDF for r in runs[v])
     out = tmp_path / "fig"
     out.mkdir()
     histories = {v: r["history"] for v, r in results.items()}

@@ -69,3 +69,34 @@ def test_within_a_range_and_the_headline_part_of_an_intersection():
     assert v.within([0.2, 0.5, 0.35], 0.3, 0.4, 0.05, "saved")["verdict"] == v.INCONCLUSIVE
     parts = {"a": v.check([0.5], tol=1), "b": v.difference([3.0, 3.1, 2.9], expect="greater", alpha=0.05)}
     assert v.all_of(parts, effect_of="b")["effect"] == pytest.approx(3.0)
+
+
+def test_a_refuted_difference_carries_the_refuting_p():
+    from dlps import verdicts
+
+    opposite = verdicts.difference([1.0, 1.1, 0.9, 1.2, 1.05], [2.0, 2.1, 1.9, 2.3, 2.0], expect="greater", alpha=0.05)
+    assert opposite["verdict"] == "refuted" and opposite["p_value"] == opposite["p_opposite"] < 0.05
+    assert opposite["p_expected"] > 0.5
+    same = [0.50, 0.51, 0.49, 0.50, 0.52, 0.48]
+    tost = verdicts.difference(same, [0.50, 0.50, 0.50, 0.51, 0.51, 0.49], expect="greater", alpha=0.05, margin=0.05)
+    assert tost["verdict"] == "refuted" and tost["p_value"] == tost["tost_p_value"] < 0.05
+    shown = verdicts.difference([2.0, 2.1, 1.9, 2.3], [1.0, 1.0, 1.0, 1.0], expect="greater", alpha=0.05)
+    assert shown["verdict"] == "shown" and shown["p_value"] == shown["p_expected"]
+
+
+def test_refuted_equivalence_and_noninferiority_carry_the_refuting_p():
+    from dlps import verdicts
+
+    far = [1.0, 1.1, 0.9, 1.05, 0.95]
+    eq = verdicts.equivalence(far, margin=0.1, alpha=0.05)
+    assert eq["verdict"] == "refuted" and eq["p_value"] == eq["p_opposite"] < 0.05
+    worse = verdicts.noninferiority([-x for x in far], margin=0.1, alpha=0.05)
+    assert worse["verdict"] == "refuted" and worse["p_value"] == worse["p_opposite"] < 0.05
+
+
+def test_a_refuted_mcnemar_carries_the_refuting_p():
+    from dlps import verdicts
+
+    worse = verdicts.rates_paired([0] * 8, [1] * 8, alpha=0.05)
+    assert worse["verdict"] == "refuted" and worse["p_value"] == worse["p_opposite"] < 0.05
+    assert worse["p_expected"] == 1.0

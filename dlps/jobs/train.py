@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dlps import progress
 from dlps.io import write_csv, write_json
 from dlps.paths import PREPARED, history_file, run_file, run_timing_file
 from dlps.schema import ParamError
@@ -39,18 +40,58 @@ def is_timing(spec, key: str) -> bool:
     return any(key == t or key.startswith(t + "_") for t in getattr(spec, "TIMINGS", ()))
 
 
-def workers_for(cfg: dict) -> int:
-    """Processes that train (variant, seed) jobs at once: the section's `workers` (0 = one per core), else 1."""
+def workers_for(cfg: dict, device: str = "cpu") -> int:
+    """Processes that train jobs at once: the section's `workers`, else 1. workers 0 means one per core on the CPU
+    and one on an accelerator (`device` from params.yaml; `auto` resolved here): processes would only share it."""
     import os
 
-    return cfg.get("workers", 1) or os.cpu_count() or 1
+    n = cfg.get("workers", 1)
+    if n:
+        return n
+    from dlps.runtime import pick_device
+
+    return (os.cpu_count() or 1) if pick_device(device) == "cpu" else 1
 
 
-def _train_job(name: str, variant: str, seed: int, ctx: Context) -> dict:
-    """One seed of one variant (run in a worker process when the experiment has `workers`)."""
+def _train_job(name: str, variant: str, seed: int, ctx: Context, job: tuple[int, int] | None = None) -> dict:
+    """One seed of one variant, job i of n (run in a worker process when the experiment has `workers`)."""
     from dlps.experiments import part
 
-    return part(name, "train").train(ctx.params[name], variant, [seed], ctx)
+    with progress.task(f"{name} {variant} seed {seed}", total=1, unit="seed", job=job) as bar:
+        result = part(name, "train").train(ctx.params[name], variant, [seed], ctx)
+        bar.update(1)
+    return result
+
+
+def _train_variant(trainer, name: str, cfg: dict, variant: str, ctx: Context, job: tuple[int, int]) -> dict:
+    """Every seed of one variant in this process, job i of n."""
+    with progress.task(f"{name} {variant}", total=len(cfg["seeds"]), unit="seed", job=job) as bar:
+        result = trainer.train(cfg, variant, cfg["seeds"], ctx)
+        bar.update(len(cfg["seeds"]))
+    return result
+
+
+def _train_group(name: str, variants: list[str], seeds: list[int], ctx: Context, job: tuple[int, int]) -> dict:
+    """Some variants over some seeds as one job (an experiment that batches them defines groups/train_group)."""
+    from dlps.experiments import part
+
+    label = f"{name} {'+'.join(variants)} seeds {','.join(map(str, seeds))}"
+    with progress.task(label, total=len(variants) * len(seeds), unit="run", job=job) as bar:
+        result = part(name, "train").train_group(ctx.params[name], variants, seeds, ctx)
+        bar.update(len(variants) * len(seeds))
+    return result
+
+
+def _grouped(trainer, name: str, cfg: dict, variants: list[str], ctx: Context, workers: int) -> dict:
+    """Every variant's results from the experiment's own job split, seeds in the order of its groups."""
+    groups = trainer.groups(cfg, variants)
+    jobs = [(name, vs, ss, ctx, (i, len(groups))) for i, (vs, ss) in enumerate(groups, 1)]
+    results = {v: {"runs": [], "history": []} for v in variants}
+    for part_result in run_jobs(_train_group, jobs, workers):
+        for v, r in part_result.items():
+            results[v]["runs"] += r["runs"]
+            results[v]["history"] += r["history"]
+    return results
 
 
 def run_jobs(fn, jobs: list[tuple], workers: int) -> list:
@@ -73,8 +114,9 @@ def run_jobs(fn, jobs: list[tuple], workers: int) -> list:
 
 def train(params: dict, name: str, variant: str | None = None) -> None:
     """Run every seed of one variant (or of every variant, when none is named); write each variant's per-seed
-    metrics, the wall-clock part of them, and (if any) per-epoch history. Seeds are independent jobs, so running
-    them in parallel workers gives the same bytes as running them in turn."""
+    metrics, the wall-clock part of them, and (if any) per-epoch history. Seeds are independent jobs (or, for an
+    experiment with groups(), its own fixed split into batched jobs), so running them in parallel workers gives the
+    same bytes as running them in turn."""
     from dlps.experiments import part
 
     spec, trainer = part(name, "spec"), part(name, "train")
@@ -85,11 +127,15 @@ def train(params: dict, name: str, variant: str | None = None) -> None:
     variants = [variant] if variant is not None else spec.variants(cfg)
     seeds = cfg["seeds"]
     ctx = Context(params, threads=cfg.get("threads", 0))
-    workers = workers_for(cfg)
-    if workers == 1:  # one call per variant: the experiment may share set-up across its seeds
-        results = {v: trainer.train(cfg, v, seeds, ctx) for v in variants}
+    workers = workers_for(cfg, params["device"])
+    if hasattr(trainer, "groups"):  # the experiment batches several models per job and says how to split them
+        results = _grouped(trainer, name, cfg, variants, ctx, workers)
+    elif workers == 1:  # one call per variant: the experiment may share set-up across its seeds
+        results = {v: _train_variant(trainer, name, cfg, v, ctx, (i, len(variants)))
+                   for i, v in enumerate(variants, 1)}
     else:
-        jobs = [(name, v, s, ctx) for v in variants for s in seeds]
+        pairs = [(v, s) for v in variants for s in seeds]
+        jobs = [(name, v, s, ctx, (i, len(pairs))) for i, (v, s) in enumerate(pairs, 1)]
         done = iter(run_jobs(_train_job, jobs, workers))
         results = {}
         for v in variants:

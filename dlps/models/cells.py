@@ -2,7 +2,8 @@
 
 The gate layout lives here and only here: GATES[kind] names each cell's row blocks of W_ih, W_hh, b_ih and b_hh in
 torch's order; gate(cell, pre, name) picks one gate's slice of a pre-activation, gate_rows() its row range, and
-ablatable_gates()/live_gates() say which gates an ablation flag (`<gate>_gate=False`) fixes to a constant."""
+ablatable_gates()/live_gates() say which gates an ablation flag (`<gate>_gate=False`) fixes to a constant,
+and DISABLED which constant."""
 
 from __future__ import annotations
 
@@ -19,6 +20,10 @@ import torch.nn.functional as F
 # ablation flag `<name>_gate=False` can fix to a constant.
 GATES = {"rnn": ("candidate",), "lstm": ("input", "forget", "candidate", "output"),
          "gru": ("reset", "update", "candidate")}
+
+# The constant an ablated gate is fixed to: 1 lets everything through (input, forget, output, reset); an update
+# gate of 0 always takes the new candidate.
+DISABLED = {"input": 1.0, "forget": 1.0, "output": 1.0, "reset": 1.0, "update": 0.0}
 
 
 def gate_names(kind_or_cell) -> tuple[str, ...]:
@@ -131,9 +136,9 @@ class LSTMCell(_Cell):
         """Advance (h, c) given the input projection xi."""
         h, c = state
         i, f, g, o = (xi + F.linear(h, self.weight_hh, self.bias_hh)).chunk(self.gates, dim=-1)  # GATES order
-        i = torch.sigmoid(i) if self.input_gate else 1.0
-        f = torch.sigmoid(f) if self.forget_gate else 1.0
-        o = torch.sigmoid(o) if self.output_gate else 1.0
+        i = torch.sigmoid(i) if self.input_gate else DISABLED["input"]
+        f = torch.sigmoid(f) if self.forget_gate else DISABLED["forget"]
+        o = torch.sigmoid(o) if self.output_gate else DISABLED["output"]
         c = f * c + i * torch.tanh(g)
         return (o * torch.tanh(c), c)
 
@@ -158,8 +163,8 @@ class GRUCell(_Cell):
         (h,) = state
         x_r, x_z, x_n = xi.chunk(self.gates, dim=-1)  # GATES order: reset, update, candidate
         h_r, h_z, h_n = F.linear(h, self.weight_hh, self.bias_hh).chunk(self.gates, dim=-1)
-        r = torch.sigmoid(x_r + h_r) if self.reset_gate else 1.0
-        z = torch.sigmoid(x_z + h_z) if self.update_gate else 0.0
+        r = torch.sigmoid(x_r + h_r) if self.reset_gate else DISABLED["reset"]
+        z = torch.sigmoid(x_z + h_z) if self.update_gate else DISABLED["update"]
         n = torch.tanh(x_n + r * h_n)
         return ((1.0 - z) * n + z * h,)
 

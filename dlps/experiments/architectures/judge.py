@@ -126,7 +126,7 @@ def _ablation(cfg: dict, v: str, L: int, runs: dict, ok: dict, mse: dict, n: int
         "helps" if helps else "inconclusive"
     numbers = (f"{DESCRIPTION[v]} against the full {p.upper()} at lag {L}, over {n} seeds: log10 test MSE difference "
                f"{fmt(res['effect'])} [{fmt(res['ci95_low'])}, {fmt(res['ci95_high'])}] (one-sided paired t-test "
-               f"{fmt_p(res['p_value'])}; TOST against ±{margin:g} decades {fmt_p(res['tost_p_value'])}); median test "
+               f"{fmt_p(res['p_expected'])}; TOST against ±{margin:g} decades {fmt_p(res['tost_p_value'])}); median test "
                f"MSE {_geo(mse[v])} vs {_geo(mse[p])}; successes {int(ok[v].sum())}/{n} vs {int(ok[p].sum())}/{n}. ")
     verdict = {"hurts": f"Removing it hurts: test MSE significantly higher at α = {alpha}.",
                "no effect": f"No effect: the difference is shown within ±{margin:g} decades (TOST at α = {alpha}).",

@@ -30,7 +30,8 @@ MODELS = ("rnn", "lstm", "gru")
 
 # Per-seed metrics at the longest lag (the headline); every row also holds them per lag as <metric>_lag<L>,
 # which analyze summarises under derived["per_lag"]. All are deterministic for given params except the TIMINGS
-# (wall clock and process CPU time per step, which vary with machine load; the pipeline stores them apart).
+# (wall clock and process CPU time per member-step: each batched step's time split evenly over the models trained
+# in it; they vary with machine load, and the pipeline stores them apart).
 TIMINGS = ("ms_per_step", "cpu_ms_per_step")
 METRICS = ("test_mse", "log10_test_mse", "success", "steps_to_success", "params", "ms_per_step", "cpu_ms_per_step")
 TABLE_METRICS = ("test_mse", "success", "steps_to_success", "params", "ms_per_step")

@@ -43,12 +43,113 @@ def data_rngs(seed: int, lag: int) -> tuple[np.random.Generator, np.random.Gener
     return tuple(np.random.default_rng([seed, lag, stream]) for stream in range(3))
 
 
-def mse(model, x, y, chunk: int = 2000) -> float:
+# Members per batched job: batching gains little beyond about five members of these small cells, and several
+# jobs per kind keep the worker processes busy; a fixed number, so the split (and every bit of the results) does
+# not depend on how many workers run the jobs.
+MEMBERS_PER_JOB = 8
+
+
+def groups(cfg: dict, variants: list[str]) -> list[tuple[list[str], list[int]]]:
+    """The batched jobs: every variant of one cell kind over a contiguous chunk of the seeds, about
+    MEMBERS_PER_JOB members each, kinds in order of their first variant."""
+    kinds: dict[str, list[str]] = {}
+    for v in variants:
+        kinds.setdefault(CONFIGS[v][0], []).append(v)
+    seeds = list(cfg["seeds"])
+    out = []
+    for vs in kinds.values():
+        per = max(1, math.ceil(MEMBERS_PER_JOB / len(vs)))
+        out += [(vs, seeds[i:i + per]) for i in range(0, len(seeds), per)]
+    return out
+
+
+class Member:
+    """The one-model bookkeeping of a member: validation history, best checkpoint, early stop, timing share."""
+
+    def __init__(self, cfg: dict, variant: str, seed: int, lag: int):
+        self.cfg, self.variant, self.seed, self.lag = cfg, variant, seed, lag
+        self.history, self.losses, self.best, self.best_state = [], [], math.inf, None
+        self.first_success, self.below, self.steps, self.wall, self.cpu = None, 0, 0, 0.0, 0.0
+
+    def validated(self, step: int, val: float, state) -> bool:
+        """Record a validation at `step` (state: a callable giving the current weights); whether to stop."""
+        cfg = self.cfg
+        self.history.append({"seed": self.seed, "lag": self.lag, "step": step,
+                             "train_mse": float(np.mean(self.losses)), "val_mse": val})
+        self.losses = []
+        if val < self.best:
+            self.best, self.best_state = val, state()
+        self.below = self.below + 1 if val < cfg["success_mse"] else 0
+        if self.below and self.first_success is None:
+            self.first_success = step
+        return bool(cfg["stop_after"] and self.below >= cfg["stop_after"])
+
+    def row(self, test: float) -> dict:
+        cfg = self.cfg
+        return {"test_mse": test, "log10_test_mse": math.log10(max(test, 1e-12)),
+                "success": float(test < cfg["success_mse"]),
+                "steps_to_success": self.first_success if self.first_success is not None else cfg["max_steps"],
+                "params": effective_params(self.variant, cfg["hidden"]), "best_val_mse": self.best,
+                "steps": self.steps, "ms_per_step": 1000 * self.wall / self.steps,
+                "cpu_ms_per_step": 1000 * self.cpu / self.steps}
+
+
+def seed_sets(n: int, lag: int, rngs: list, device: str):
+    """One adding-problem set of n sequences per rng, stacked: x (S, n, lag, 2), y (S, n)."""
     import torch
 
-    with torch.no_grad():
-        total = sum(float(((model(x[i:i + chunk]) - y[i:i + chunk]) ** 2).sum()) for i in range(0, len(y), chunk))
-    return total / len(y)
+    xs, ys = zip(*(adding_problem(n, lag, r) for r in rngs))
+    return torch.from_numpy(np.stack(xs)).to(device), torch.from_numpy(np.stack(ys)).to(device)
+
+
+def run_members(cfg: dict, variants: list[str], lag: int, seeds: list[int], rt, bar=None) -> list[tuple[dict, list]]:
+    """Train every (variant, seed) of one cell kind at one lag as one batched model; (row, history) per member,
+    variant-major. Each member is run_lag's one model: Adam on its seed's fresh batch each step (members of a
+    seed share it), validation every eval_every steps, best-validation checkpoint, early stop, one test score.
+
+    A finished member leaves the batch. ms_per_step and cpu_ms_per_step are per member-step: each batched step's
+    time is split evenly over the members in it, and a member's share is averaged over its steps.
+    """
+    import torch
+
+    from dlps.models.members import Adam, Members, drop, mse, train_step
+
+    device = rt.device
+    rngs = [data_rngs(s, lag) for s in seeds]
+    xv, yv = seed_sets(cfg["n_val"], lag, [r[1] for r in rngs], device)
+    pairs = [(v, s) for v in variants for s in seeds]
+    members = Members.of([build(v, cfg["hidden"], s).to(device) for v, s in pairs])
+    opt = Adam(members, cfg["lr"])
+    books = [Member(cfg, v, s, lag) for v, s in pairs]
+    active = list(range(len(pairs)))  # books[active[j]] is member j of the batch
+    for step in range(1, cfg["max_steps"] + 1):
+        live = sorted({seeds.index(books[k].seed) for k in active})
+        x, y = (torch.from_numpy(np.stack(a)).to(device)
+                for a in zip(*(adding_problem(cfg["batch"], lag, rngs[i][0]) for i in live)))
+        pick = torch.tensor([live.index(seeds.index(books[k].seed)) for k in active], device=device)
+        t0, c0 = time.perf_counter(), time.process_time()
+        losses = train_step(members, opt, x[pick], y[pick], cfg["clip"], rt.autocast).tolist()  # syncs
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        for k, loss in zip(active, losses):
+            b = books[k]
+            b.losses.append(loss)
+            b.steps, b.wall, b.cpu = step, b.wall + wall / len(active), b.cpu + cpu / len(active)
+        if bar is not None:
+            bar.update(1, members=len(active), loss=float(np.mean(losses)))
+        if step % cfg["eval_every"] and step != cfg["max_steps"]:
+            continue
+        at = torch.tensor([seeds.index(books[k].seed) for k in active], device=device)
+        vals = mse(members, xv[at], yv[at]).tolist()
+        stop = [books[k].validated(step, val, lambda j=j: members.state(j)) for j, (k, val) in
+                enumerate(zip(active, vals))]
+        active = drop(members, opt, active, stop)
+        if not active:
+            break
+    best = Members.of([build(v, cfg["hidden"], s) for v, s in pairs], [b.best_state for b in books])
+    xt, yt = seed_sets(cfg["n_test"], lag, [r[2] for r in rngs], device)
+    at = torch.tensor([seeds.index(s) for _, s in pairs], device=device)
+    tests = mse(best, xt[at], yt[at]).tolist()
+    return [(b.row(t), b.history) for b, t in zip(books, tests)]
 
 
 def run_lag(cfg: dict, variant: str, lag: int, seed: int, rt) -> tuple[dict, list[dict]]:
@@ -58,64 +159,29 @@ def run_lag(cfg: dict, variant: str, lag: int, seed: int, rt) -> tuple[dict, lis
     (stop_after = 0: never). The test set is scored once, with the weights of the best validation evaluation.
     steps_to_success is the step of the first evaluation with validation MSE below success_mse, or max_steps.
     """
-    import torch
+    return run_members(cfg, [variant], lag, [seed], rt)[0]
 
-    device = rt.device
-    train_rng, val_rng, test_rng = data_rngs(seed, lag)
-    xv, yv = (torch.from_numpy(a).to(device) for a in adding_problem(cfg["n_val"], lag, val_rng))
-    model = build(variant, cfg["hidden"], seed).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg["lr"])
-    history, best, best_state, first_success, below, losses = [], math.inf, None, None, 0, []
-    wall = cpu = 0.0
-    step = 0
-    for step in range(1, cfg["max_steps"] + 1):
-        x, y = (torch.from_numpy(a).to(device) for a in adding_problem(cfg["batch"], lag, train_rng))
-        t0, c0 = time.perf_counter(), time.process_time()
-        opt.zero_grad(set_to_none=True)
-        with rt.autocast():
-            loss = ((model(x) - y) ** 2).mean()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg["clip"])
-        opt.step()
-        losses.append(loss.item())  # .item() syncs, so the timing covers all the step's work
-        wall += time.perf_counter() - t0
-        cpu += time.process_time() - c0
-        if step % cfg["eval_every"] and step != cfg["max_steps"]:
-            continue
-        val = mse(model, xv, yv)
-        history.append({"seed": seed, "lag": lag, "step": step, "train_mse": float(np.mean(losses)), "val_mse": val})
-        losses = []
-        if val < best:
-            best, best_state = val, {k: v.detach().clone() for k, v in model.state_dict().items()}
-        below = below + 1 if val < cfg["success_mse"] else 0
-        if below and first_success is None:
-            first_success = step
-        if cfg["stop_after"] and below >= cfg["stop_after"]:
-            break
-    model.load_state_dict(best_state)
-    xt, yt = (torch.from_numpy(a).to(device) for a in adding_problem(cfg["n_test"], lag, test_rng))
-    test = mse(model, xt, yt)
-    row = {"test_mse": test, "log10_test_mse": math.log10(max(test, 1e-12)),
-           "success": float(test < cfg["success_mse"]),
-           "steps_to_success": first_success if first_success is not None else cfg["max_steps"],
-           "params": effective_params(variant, cfg["hidden"]), "best_val_mse": best, "steps": step,
-           "ms_per_step": 1000 * wall / step, "cpu_ms_per_step": 1000 * cpu / step}
-    return row, history
+
+def train_group(cfg: dict, variants: list[str], seeds: list[int], ctx) -> dict[str, dict]:
+    """Every seed of each configuration (all of one cell kind) at every lag, batched: per variant, per-seed rows
+    (headline metrics at the longest lag, and each metric per lag as <metric>_lag<L>) and the validation curves."""
+    from dlps import progress
+
+    rt = ctx.runtime("fp32", key="architectures")  # fp32: tiny cells, nothing for a lower precision to gain
+    longest = max(cfg["lags"])
+    rows = {(v, s): {"seed": s} for v in variants for s in seeds}
+    curves = {}
+    for lag in sorted(cfg["lags"]):
+        with progress.task(f"lag {lag}", total=cfg["max_steps"], unit="step") as bar:
+            results = run_members(cfg, variants, lag, seeds, rt, bar)
+        for (v, s), (row, hist) in zip(rows, results):
+            rows[v, s] |= {lag_key(k, lag): x for k, x in row.items()} | (row if lag == longest else {})
+            curves[v, s, lag] = hist
+    lags = sorted(cfg["lags"])
+    return {v: {"runs": [rows[v, s] for s in seeds],
+                "history": [h for s in seeds for lag in lags for h in curves[v, s, lag]]} for v in variants}
 
 
 def train(cfg: dict, variant: str, seeds: list[int], ctx) -> dict:
-    """Every seed of one configuration at every lag: per-seed rows (headline metrics at the longest lag, and each
-    metric per lag as <metric>_lag<L>) and the validation curves."""
-    rt = ctx.runtime("fp32", key="architectures")  # fp32: tiny cells, nothing for a lower precision to gain
-    longest = max(cfg["lags"])
-    runs, history = [], []
-    for seed in seeds:
-        out = {"seed": seed}
-        for lag in sorted(cfg["lags"]):
-            row, rows = run_lag(cfg, variant, lag, seed, rt)
-            out |= {lag_key(k, lag): v for k, v in row.items()}
-            if lag == longest:
-                out |= row
-            history += rows
-        runs.append(out)
-    return {"runs": runs, "history": history}
+    """Every seed of one configuration at every lag (train_group with one variant)."""
+    return train_group(cfg, [variant], seeds, ctx)[variant]

@@ -35,6 +35,8 @@ class Rate(Float):
 
 SCHEMA = Section({
     "seeds": SEEDS,
+    "workers": Int(0, 1024),
+    "threads": Int(0, 1024),
     "p": ListOf(Rate(0, 1, hi_open=True), min_len=2, unique=True),
     "n_train": Int(10, N_MNIST_TRAIN - 10),
     "n_val": Int(10, N_MNIST_TRAIN - 10),

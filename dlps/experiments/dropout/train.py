@@ -27,7 +27,8 @@ def run_seed(cfg: dict, p: float, data: dict[str, np.ndarray], seed: int, rt) ->
     t = images.to_tensors(data, rt.device)
     model = MLP(int(np.prod(data["x_train"].shape[1:])), cfg["hidden"], 10, float(p)).to(rt.device)
     stats = input_stats(t["x_train"])
-    history, best_state, _ = fit(model, t, train_config(cfg), seed, stats=stats, rt=rt)
+    history, best_state, _ = fit(model, t, train_config(cfg), seed, stats=stats, rt=rt,
+                                    label=f"{NAME} p={p:g} seed {seed}")
     test_loss, test_acc = evaluate(model, t["x_test"], t["y_test"], stats, rt=rt)
     model.load_state_dict(best_state)
     _, test_acc_best_val = evaluate(model, t["x_test"], t["y_test"], stats, rt=rt)

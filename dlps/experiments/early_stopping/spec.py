@@ -31,6 +31,8 @@ HISTORY_KEYS = ("seed", "epoch", "train_loss", "train_acc", "val_loss", "val_acc
 
 SCHEMA = Section({
     "seeds": SEEDS,
+    "workers": Int(0, 1024),
+    "threads": Int(0, 1024),
     "patience": ListOf(Int(1, 10_000), min_len=1, unique=True),
     "default_patience": Int(1, 10_000),
     "min_delta": Float(0),

@@ -44,7 +44,8 @@ def full_run(cfg: dict, t: dict, seed: int, rt=None):
             snapshots[row["epoch"]] = clone_state(model)
             best[0] = loss if math.isfinite(loss) else math.inf
 
-    history, _, _ = fit(model, t, train_config(cfg), seed, stats=stats_, log=log, rt=rt)
+    history, _, _ = fit(model, t, train_config(cfg), seed, stats=stats_, log=log, rt=rt,
+                          label=f"{NAME} seed {seed}")
     return model, stats_, history, snapshots
 
 

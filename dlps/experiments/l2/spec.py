@@ -38,6 +38,8 @@ class Lam(Float):
 
 SCHEMA = Section({
     "seeds": SEEDS,
+    "workers": Int(0, 1024),
+    "threads": Int(0, 1024),
     "lam": ListOf(Lam(0), min_len=3, unique=True),
     "claim_lam": Lam(0, lo_open=True),
     "n_train": Int(10, N_CIFAR_TRAIN - 10),

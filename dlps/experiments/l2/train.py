@@ -36,7 +36,8 @@ def run_seed(cfg: dict, lam: float, data: dict[str, np.ndarray], seed: int, rt) 
     stats = input_stats(t["x_train"])
     norms = []
     history, _, _ = fit(model, t, train_config(cfg, lam), seed, stats=stats,
-                        log=lambda row: norms.append(weight_norm(model)), rt=rt)
+                        log=lambda row: norms.append(weight_norm(model)), rt=rt,
+                        label=f"{NAME} lambda={lam:g} seed {seed}")
     kw = dict(stats=stats, rt=rt, channels_last=cfg["channels_last"])
     train_loss, train_acc = evaluate(model, t["x_train"], t["y_train"], **kw)
     val_loss, val_acc = evaluate(model, t["x_val"], t["y_val"], **kw)

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dlps import progress
 from dlps.errors import UserError
 from dlps.experiments.numpy_rnn.spec import DATASET, EVAL_WINDOW, LN2, NAME
 from dlps.schema import ParamError
@@ -122,20 +123,22 @@ def train_numpy(cfg: dict, train_ids: np.ndarray, val_ids: np.ndarray, vocab_siz
     losses = np.empty(steps)
     step_s = np.empty(cfg["torch_steps"])
     history, last = [], 0
-    for step in range(steps):
-        x, y = windows(train_ids, starts[step], T)
-        t0 = time.perf_counter()
-        loss, grads, _ = nr.loss_and_grads(params, x, y)
-        nr.clip_grad_norm(grads, cfg["clip"])
-        opt.step(params, grads)
-        if step < len(step_s):
-            step_s[step] = time.perf_counter() - t0
-        losses[step] = loss
-        if (step + 1) % cfg["eval_every"] == 0 or step + 1 == steps:
-            val = nr.evaluate_loss(params, val_ids, seq_len=EVAL_WINDOW, batch=cfg["eval_batch"])
-            history.append({"seed": seed, "step": step + 1, "train_loss": float(losses[last:step + 1].mean()),
-                            "val_loss": float(val)})
-            last = step + 1
+    with progress.task(f"{NAME} seed {seed}", total=steps, unit="step") as bar:
+        for step in range(steps):
+            x, y = windows(train_ids, starts[step], T)
+            t0 = time.perf_counter()
+            loss, grads, _ = nr.loss_and_grads(params, x, y)
+            nr.clip_grad_norm(grads, cfg["clip"])
+            opt.step(params, grads)
+            if step < len(step_s):
+                step_s[step] = time.perf_counter() - t0
+            losses[step] = loss
+            if (step + 1) % cfg["eval_every"] == 0 or step + 1 == steps:
+                val = nr.evaluate_loss(params, val_ids, seq_len=EVAL_WINDOW, batch=cfg["eval_batch"])
+                history.append({"seed": seed, "step": step + 1, "train_loss": float(losses[last:step + 1].mean()),
+                                "val_loss": float(val)})
+                bar.update(step + 1 - last, loss=history[-1]["train_loss"], val_loss=val)
+                last = step + 1
     return {"params": params, "init": init, "starts": starts, "losses": losses, "step_s": step_s,
             "history": history}
 

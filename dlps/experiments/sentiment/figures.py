@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlps.experiments.sentiment.spec import BASELINE, EXAMPLE_CHARS, N_EXAMPLES
-
-
-def _neural(runs: dict) -> list[str]:
-    return [v for v in runs if v != BASELINE]
+from dlps.experiments.sentiment.spec import BASELINE, EXAMPLE_CHARS, N_EXAMPLES, SAME_TEXT, recurrent
 
 
 def _curve(rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
@@ -21,8 +17,8 @@ def _curve(rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def plot(cfg: dict, m: dict, runs: dict, histories: dict, out_dir) -> list[dict]:
-    """Validation accuracy per epoch (baseline as a line), the chosen model's confusion matrix, and its most
-    confidently right and wrong test reviews."""
+    """Validation accuracy per epoch (the TF-IDF baselines as lines), the chosen model's confusion matrix, and its
+    most confidently right and wrong test reviews."""
     import textwrap
 
     import matplotlib.pyplot as plt
@@ -32,16 +28,20 @@ def plot(cfg: dict, m: dict, runs: dict, histories: dict, out_dir) -> list[dict]
     n = len(m["seeds"])
     chosen = m["derived"]["chosen_model"]
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for i, v in enumerate(_neural(runs)):
+    for i, v in enumerate(recurrent(runs)):
         if histories.get(v):
             ax.plot(*_curve(histories[v]), marker="o", color=f"C{i + 1}", label=v)
-    ax.axhline(m["variants"][BASELINE]["val_acc"]["mean"], color="k", ls="--", label="TF-IDF + LR (C chosen)")
+    ax.axhline(m["variants"][BASELINE]["val_acc"]["mean"], color="k", ls="--", label="TF-IDF + LR, whole reviews")
+    ax.axhline(m["variants"][SAME_TEXT]["val_acc"]["mean"], color="k", ls=":",
+               label=f"TF-IDF + LR, {cfg['max_len']} tokens")
     ax.set(xlabel="epoch", ylabel="validation accuracy", title=f"Validation accuracy per epoch (mean of {n} seed"
            f"{'s' if n > 1 else ''})")
     ax.legend(fontsize=8)
     files = [save(fig, out_dir / "val_acc.png", f"Validation accuracy after each epoch of every recurrent model "
                   f"({cfg['n_val']} reviews held out of the training split), mean over seeds; the dashed line is the "
-                  "TF-IDF + logistic regression baseline at its validation-chosen C.")]
+                  "TF-IDF + logistic regression baseline on whole reviews, the dotted one on the same "
+                  f"{cfg['max_len']} tokens ({cfg['truncate']}) the recurrent models read, each at its "
+                  "validation-chosen C.")]
 
     s = m["variants"][chosen]
     cm = np.array([[s["test_tn"]["mean"], s["test_fp"]["mean"]], [s["test_fn"]["mean"], s["test_tp"]["mean"]]])

@@ -1,16 +1,19 @@
 """How the sentiment experiment is judged, fixed before the data are seen: each accuracy bar as a rate over the
 shared test reviews (exact Clopper–Pearson interval; with >= 2 seeds also a one-sample t over seeds), and the
 best recurrent model (chosen on validation) against TF-IDF by the exact McNemar test on the test reviews per seed
-(with >= 2 seeds also a paired t over seeds)."""
+(with >= 2 seeds also a paired t over seeds): against TF-IDF on the same tokens the recurrent models read, and
+beside it against TF-IDF on whole reviews. Two deterministic checks say whether the selection was left free:
+every validation-best C inside its grid, every recurrent run stopped by patience rather than by its cap."""
 
 from __future__ import annotations
 
 import numpy as np
 from scipy import stats
 
-from dlps.experiments.sentiment.spec import BASELINE, CORRECT_KEY, TEST_SCORED, unpack_correct
+from dlps.experiments.sentiment.spec import (BASELINE, CORRECT_KEY, SAME_TEXT, TEST_SCORED, TFIDF, recurrent,
+                                             unpack_correct)
 from dlps.report_text import fmt, fmt_p
-from dlps.verdicts import INCONCLUSIVE, all_of, difference, finding, rate, rates_paired
+from dlps.verdicts import INCONCLUSIVE, SHOWN, all_of, check, difference, finding, rate, rates_paired
 
 ONE_SEED = ("One training seed: the interval covers the sampling of test reviews only, not the variance between "
             "training seeds.")
@@ -18,10 +21,6 @@ ONE_SEED = ("One training seed: the interval covers the sampling of test reviews
 
 def _mean(rows: list[dict], key: str) -> float:
     return float(np.mean([r[key] for r in rows]))
-
-
-def _neural(runs: dict) -> list[str]:
-    return [v for v in runs if v != BASELINE]
 
 
 def _n_test(row: dict) -> int:
@@ -53,23 +52,34 @@ def discordant(runs: dict, a: str, b: str) -> list[dict] | None:
     return out
 
 
+def _pairs(runs: dict) -> list[tuple[str, str]]:
+    """(a, b) pairs compared on the test reviews: every recurrent model against both TF-IDF variants, and TF-IDF
+    on the recurrent models' tokens against TF-IDF on whole reviews (what the truncation costs a bag of words)."""
+    return [(v, b) for v in recurrent(runs) for b in TFIDF] + [(SAME_TEXT, BASELINE)]
+
+
+def _minus_pp(runs: dict, a: str | None, b: str) -> float | None:
+    return 100 * (_mean(runs[a], "test_acc") - _mean(runs[b], "test_acc")) if a else None
+
+
 def analyze(cfg: dict, runs: dict[str, list[dict]], paired) -> dict:
-    """The model chosen on mean validation accuracy; every recurrent model against the baseline by per-seed exact
-    McNemar counts on the test reviews, and with >= 2 seeds by paired t-tests of test accuracy over seeds."""
+    """The model chosen on mean validation accuracy; the _pairs by per-seed exact McNemar counts on the test
+    reviews, and with >= 2 seeds by paired t-tests of test accuracy over seeds."""
     chosen = max(runs, key=lambda v: _mean(runs[v], "val_acc"))
-    neural = _neural(runs)
+    neural = recurrent(runs)
     comparisons = {}
-    for v in neural:
-        per_seed = discordant(runs, v, BASELINE)
+    for a, b in _pairs(runs):
+        per_seed = discordant(runs, a, b)
         if per_seed is not None:
-            comparisons[f"mcnemar_{v}_vs_{BASELINE}"] = {"a": v, "b": BASELINE, "metric": "test reviews right",
-                                                         "test": "exact McNemar (two-sided)", "per_seed": per_seed}
+            comparisons[f"mcnemar_{a}_vs_{b}"] = {"a": a, "b": b, "metric": "test reviews right",
+                                                  "test": "exact McNemar (two-sided)", "per_seed": per_seed}
         if len(cfg["seeds"]) >= 2:
-            comparisons[f"test_acc_{v}_vs_{BASELINE}"] = paired(v, BASELINE, "test_acc", "t")
+            comparisons[f"test_acc_{a}_vs_{b}"] = paired(a, b, "test_acc", "t")
     best = max(neural, key=lambda v: _mean(runs[v], "val_acc")) if neural else None
     derived = {"chosen_model": chosen, "chosen_test_acc": _mean(runs[chosen], "test_acc"), "best_neural": best,
-               "best_neural_minus_tfidf_pp": (100 * (_mean(runs[best], "test_acc") - _mean(runs[BASELINE], "test_acc"))
-                                              if best else None),
+               "best_neural_minus_tfidf_pp": _minus_pp(runs, best, BASELINE),
+               f"best_neural_minus_{SAME_TEXT}_pp": _minus_pp(runs, best, SAME_TEXT),
+               f"{SAME_TEXT}_minus_{BASELINE}_pp": _minus_pp(runs, SAME_TEXT, BASELINE),
                "test_scored": TEST_SCORED}
     return {"comparisons": comparisons, "derived": derived}
 
@@ -145,23 +155,43 @@ def _mcnemar(a_row: dict, b_row: dict, alpha: float, what: str) -> dict:
     return rec
 
 
-def _versus_finding(cfg: dict, m: dict, runs: dict) -> dict | None:
+def _tokens(cfg: dict) -> str:
+    """The text the recurrent models read, in words."""
+    return f"the {'last' if cfg['truncate'] == 'tail' else 'first'} {cfg['max_len']} tokens of each review"
+
+
+def _versus_claim(cfg: dict, best: str, base: str) -> str:
+    if base == SAME_TEXT:
+        return (f"The best recurrent model on validation ({best}) beats TF-IDF on test accuracy, both reading "
+                f"{_tokens(cfg)}")
+    return (f"The best recurrent model on validation ({best}, reading {_tokens(cfg)}) beats TF-IDF on whole reviews "
+            "on test accuracy")
+
+
+def _beside(runs: dict, best: str) -> str:
+    """The whole-review TF-IDF figure set beside the same-text comparison."""
+    acc, diff = _mean(runs[BASELINE], "test_acc"), _minus_pp(runs, best, BASELINE)
+    return (f" Beside it, TF-IDF on whole reviews: {_pct(acc)} test accuracy, {best} minus it {fmt(diff)} pp "
+            "(finding best_recurrent_vs_tfidf_whole).")
+
+
+def _versus_finding(cfg: dict, m: dict, runs: dict, base: str, fid: str, primary: bool) -> dict | None:
+    """The best recurrent model (chosen on validation) against TF-IDF variant `base` on the shared test reviews."""
     best, alpha = m["derived"]["best_neural"], cfg["alpha"]
     if best is None:
         return None
-    claim = f"The best recurrent model on validation ({best}) beats the TF-IDF baseline on test accuracy"
-    what = f"{best} vs {BASELINE}"
-    if any(_correct(r) is None for r in runs[best] + runs[BASELINE]):
+    claim = _versus_claim(cfg, best, base)
+    what = f"{best} vs {base}"
+    if any(_correct(r) is None for r in runs[best] + runs[base]):
         rec = _not_run(f"exact McNemar test of {what} on the test reviews: not run, the runs lack per-review "
                        f"correctness ({CORRECT_KEY}); re-run `dvc repro train_sentiment`", alpha)
-        return finding("best_recurrent_vs_tfidf", claim, rec, "The runs were stored without which test reviews "
-                       "each model got right, so the paired test cannot be made: inconclusive.", primary=True,
-                       scale=100, unit="pp")
-    per_seed = {f"seed {a['seed']}": _mcnemar(a, b, alpha, what) for a, b in zip(runs[best], runs[BASELINE])}
+        return finding(fid, claim, rec, "The runs were stored without which test reviews each model got right, so "
+                       "the paired test cannot be made: inconclusive.", primary=primary, scale=100, unit="pp")
+    per_seed = {f"seed {a['seed']}": _mcnemar(a, b, alpha, what) for a, b in zip(runs[best], runs[base])}
     if len(per_seed) >= 2:
-        over = difference([r["test_acc"] for r in runs[best]], [r["test_acc"] for r in runs[BASELINE]],
-                          expect="greater", alpha=alpha, test="t", what=f"{best} − {BASELINE} test accuracy")
-        rec = all_of({**per_seed, "seeds": over}, f"{best} better than {BASELINE} on every seed's test reviews and "
+        over = difference([r["test_acc"] for r in runs[best]], [r["test_acc"] for r in runs[base]],
+                          expect="greater", alpha=alpha, test="t", what=f"{best} − {base} test accuracy")
+        rec = all_of({**per_seed, "seeds": over}, f"{best} better than {base} on every seed's test reviews and "
                      "over seeds")
     else:
         rec = next(iter(per_seed.values()))
@@ -169,27 +199,98 @@ def _versus_finding(cfg: dict, m: dict, runs: dict) -> dict | None:
     for key, p in per_seed.items():
         b, c = p["discordant"]
         seeds.append(f"{key}: {fmt(100 * p['effect'])} pp [{fmt(100 * p['ci95_low'])}, {fmt(100 * p['ci95_high'])}]; "
-                     f"{best} alone right on {b:,} reviews, {BASELINE} alone on {c:,} (one-sided "
-                     f"{fmt_p(p['p_value'])}, opposite {fmt_p(p['p_opposite'])})")
-    text = (f"{best} (chosen on validation accuracy) minus TF-IDF test accuracy on the shared test reviews, exact "
-            f"McNemar test at α = {alpha}: " + "; ".join(seeds) + ". ")
+                     f"{best} alone right on {b:,} reviews, {base} alone on {c:,} (one-sided "
+                     f"{fmt_p(p['p_expected'])}, opposite {fmt_p(p['p_opposite'])})")
+    text_of = f"TF-IDF on {_tokens(cfg)}" if base == SAME_TEXT else "TF-IDF on whole reviews"
+    text = (f"{best} (chosen on validation accuracy) minus {text_of} ({base}): test accuracy on the shared test "
+            f"reviews, exact McNemar test at α = {alpha}: " + "; ".join(seeds) + ". ")
     if len(per_seed) >= 2:
         t = rec["parts"]["seeds"]
         text += (f"Over {t['n']} seeds: {fmt(100 * t['effect'])} pp [95% t interval {fmt(100 * t['ci95_low'])}, "
                  f"{fmt(100 * t['ci95_high'])}] ({fmt_p(t['p_value'])}). ")
-    text += {"shown": f"{best} is significantly more accurate than TF-IDF.",
-             "refuted": f"TF-IDF is significantly more accurate than {best}: the claim is refuted.",
+    text += {"shown": f"{best} is significantly more accurate than {base}.",
+             "refuted": f"{base} is significantly more accurate than {best}: the claim is refuted.",
              "inconclusive": f"Neither is shown to be more accurate at α = {alpha}."}[rec["verdict"]]
+    text += _beside(runs, best) if base == SAME_TEXT else ""
     text += " " + ONE_SEED if len(per_seed) < 2 else ""
-    return finding("best_recurrent_vs_tfidf", claim, rec, text, primary=True, scale=100, unit="pp")
+    return finding(fid, claim, rec, text, primary=primary, scale=100, unit="pp")
+
+
+def _check_record(values: list[float], what: str, over: str) -> dict:
+    """verdicts.check with tolerance 0 on 0/1 flags (1 = the run failed the check), its rule naming the runs."""
+    rec = check(values, tol=0, what=what)
+    rec["rule"] = rec["rule"].replace("in every seed", f"in every {over}")
+    return rec
+
+
+def _not_recorded(fid: str, claim: str, key: str) -> dict:
+    rec = _not_run(f"deterministic check: not run, the runs lack {key}; re-run `dvc repro train_sentiment`", None)
+    return finding(fid, claim, rec, f"The runs were stored without {key}, so the check cannot be made: inconclusive.")
+
+
+def _grid(values) -> str:
+    return "{" + ", ".join(f"{c:g}" for c in sorted(values)) + "}"
+
+
+def _at_edge(row: dict) -> bool:
+    """Whether the run's validation-best C is the smallest or largest of the grid it was chosen from."""
+    return row["tfidf_C"] in (min(row["tfidf_C_grid"]), max(row["tfidf_C_grid"]))
+
+
+def _c_interior_finding(runs: dict) -> dict:
+    """Every TF-IDF run's validation-best C strictly inside its grid: at an end, the optimum may lie beyond it, and
+    the baseline would be handicapped by the grid rather than by its model."""
+    fid, rows = "tfidf_C_interior", [(v, r) for v in TFIDF for r in runs[v]]
+    claim = "Every TF-IDF run's validation-best C lies inside the tfidf_C grid, not at either end"
+    if any("tfidf_C_grid" not in r for _, r in rows):
+        return _not_recorded(fid, claim, "tfidf_C_grid")
+    edge = [_at_edge(r) for _, r in rows]
+    rec = _check_record([float(e) for e in edge], "validation-best C at an end of its grid (1 = at an end)",
+                        "TF-IDF run")
+    each = [f"{v} seed {r['seed']}: C = {r['tfidf_C']:g} of {_grid(r['tfidf_C_grid'])}{' (at an end)' if e else ''}"
+            for (v, r), e in zip(rows, edge)]
+    text = "Validation-best C: " + "; ".join(each) + ". "
+    if rec["verdict"] == SHOWN:
+        text += "Every one is inside the grid: the grid brackets the validation optimum."
+    elif any(len(r["tfidf_C_grid"]) < 3 for _, r in rows):
+        text += "A grid of fewer than three values has no interior: give sentiment.tfidf_C at least three."
+    else:
+        text += ("At an end of the grid the validation optimum may lie beyond it: widen sentiment.tfidf_C past that "
+                 "end (chosen on validation accuracy only).")
+    return finding(fid, claim, rec, text)
+
+
+def _stopped_finding(cfg: dict, runs: dict) -> dict | None:
+    """Every recurrent run stopped by patience: one stopped by max_epochs may still have been improving, so its
+    accuracy would measure the budget rather than the model."""
+    fid, rows = "stopped_by_patience", [(v, r) for v in recurrent(runs) for r in runs[v]]
+    if not rows:
+        return None
+    claim = (f"Every recurrent run stopped by patience ({cfg['patience']} epochs without a better validation "
+             f"accuracy), not at the max_epochs cap ({cfg['max_epochs']})")
+    if any("stopped_by" not in r for _, r in rows):
+        return _not_recorded(fid, claim, "stopped_by")
+    capped = [r["stopped_by"] != "patience" for _, r in rows]
+    rec = _check_record([float(c) for c in capped], "runs stopped by the max_epochs cap (1 = by the cap)",
+                        "recurrent run")
+    each = [f"{v} seed {r['seed']}: best epoch {r['best_epoch']} of {r['epochs_run']}, stopped by "
+            f"{'the cap' if c else 'patience'}" for (v, r), c in zip(rows, capped)]
+    text = "; ".join(each) + ". " + (
+        "Every run stopped by patience: the cap did not cut training short." if rec["verdict"] == SHOWN else
+        "A run reached the cap and may still have been improving: raise sentiment.max_epochs.")
+    return finding(fid, claim, rec, text)
 
 
 def findings(cfg: dict, m: dict, runs: dict) -> list[dict]:
-    """The two accuracy bars (the BiLSTM one is the old claim) and whether the best recurrent model beats the
-    baseline; all three answer the experiment's question."""
+    """The two accuracy bars (the BiLSTM one is the old claim) and whether the best recurrent model beats TF-IDF on
+    the same tokens: these answer the experiment's question. Beside them, not primary: the best recurrent model
+    against TF-IDF on whole reviews, and the two checks that C and the epoch were chosen freely."""
     out = [_bar_finding("old_claim", "bilstm", f"A BiLSTM reaches {_pct(cfg['bar_bilstm'], 3)} test accuracy on IMDB",
                         cfg, runs, cfg["bar_bilstm"]),
-           _bar_finding("tfidf_bar", BASELINE, f"TF-IDF (uni+bigram) + logistic regression reaches "
-                        f"{_pct(cfg['bar_tfidf'], 3)} test accuracy", cfg, runs, cfg["bar_tfidf"])]
-    versus = _versus_finding(cfg, m, runs)
-    return out + ([versus] if versus else [])
+           _bar_finding("tfidf_bar", BASELINE, f"TF-IDF (uni+bigram, whole reviews) + logistic regression reaches "
+                        f"{_pct(cfg['bar_tfidf'], 3)} test accuracy", cfg, runs, cfg["bar_tfidf"]),
+           _versus_finding(cfg, m, runs, SAME_TEXT, "best_recurrent_vs_tfidf", primary=True),
+           _versus_finding(cfg, m, runs, BASELINE, "best_recurrent_vs_tfidf_whole", primary=False),
+           _c_interior_finding(runs),
+           _stopped_finding(cfg, runs)]
+    return [f for f in out if f is not None]

@@ -8,8 +8,10 @@ from dlps.schema import Choice, Float, Int, ListOf, ParamError, Section, SEEDS
 NAME = "sentiment"
 VARIANTS_KEY = "models"
 JUDGE_KEYS = ("bar_bilstm", "bar_tfidf", "alpha")
-MODELS = ("tfidf", "lstm", "bilstm", "gru")
-BASELINE = "tfidf"
+MODELS = ("tfidf", "tfidf_trunc", "lstm", "bilstm", "gru")
+BASELINE = "tfidf"            # TF-IDF on whole reviews: the bar's baseline
+SAME_TEXT = "tfidf_trunc"     # TF-IDF on exactly the tokens the recurrent models read: the fair comparison
+TFIDF = (BASELINE, SAME_TEXT)
 N_TRAIN = 25_000
 DATASETS = ("imdb",)
 TORCH = True
@@ -19,9 +21,11 @@ TEST_SCORED = ("Test reviews are scored once per model and seed, after all fitti
                "epoch; no choice (C, epoch, early stop, model) ever reads test data.")
 # Per-seed metrics, the same keys for every variant. The TIMINGS are wall-clock and CPU-time measurements (all of
 # the variant's fitting, without data loading and the test pass): they vary between runs and with machine load, so
-# the pipeline stores them apart. best_epoch and epochs_run are 0 for the TF-IDF baseline, which has no epochs.
+# the pipeline stores them apart. best_epoch and epochs_run are 0 for the TF-IDF variants, which have no epochs.
 # Each run row also holds test_acc_boot_low/high (a seeded percentile bootstrap 95% interval of its test accuracy
-# over the test reviews) and CORRECT_KEY: per-review values, not summarised over seeds.
+# over the test reviews) and CORRECT_KEY: per-review values, not summarised over seeds. Not numbers, so not in
+# METRICS either: a recurrent run's stopped_by ("patience", or "max_epochs" where the cap ended it) and a TF-IDF
+# run's tfidf_C_grid (the C values it chose tfidf_C from).
 TIMINGS = ("train_time_s", "train_cpu_s")
 METRICS = ("test_acc", "test_precision", "test_recall", "test_f1", "test_tn", "test_fp", "test_fn", "test_tp",
            "val_acc", "best_epoch", "epochs_run", "train_time_s", "train_cpu_s")
@@ -43,7 +47,7 @@ SCHEMA = Section({
     "embed_dim": Int(1, 4096),
     "hidden": Int(1, 4096),
     "dropout": Float(0, 1, hi_open=True),
-    "epochs": Int(1, 1000),
+    "max_epochs": Int(1, 1000),
     "patience": Int(1, 1000),
     "batch_size": Int(1, 65_536),
     "bucket_chunk": Int(1, 100_000),
@@ -61,13 +65,21 @@ SCHEMA = Section({
 
 def check(cfg: dict) -> None:
     """Cross-key rules the schema cannot express."""
-    if BASELINE not in cfg["models"]:
-        raise ParamError(f"sentiment.models: got {cfg['models']!r}; allowed: a list that includes {BASELINE} "
-                         "(the baseline every recurrent model is compared with)")
+    if not set(TFIDF) <= set(cfg["models"]):
+        raise ParamError(f"sentiment.models: got {cfg['models']!r}; allowed: a list that includes {BASELINE} and "
+                         f"{SAME_TEXT} (the baselines on whole reviews and on the recurrent models' tokens)")
+    if cfg["patience"] >= cfg["max_epochs"]:
+        raise ParamError(f"sentiment.patience: got {cfg['patience']}; allowed: below max_epochs "
+                         f"({cfg['max_epochs']}), or no run could stop by patience")
 
 
 def variants(cfg: dict) -> list[str]:
     return [str(m) for m in cfg["models"]]
+
+
+def recurrent(names) -> list[str]:
+    """The recurrent models among the variant names, in their order."""
+    return [v for v in names if v not in TFIDF]
 
 
 def pack_correct(correct) -> str:

@@ -1,5 +1,6 @@
-"""Training for the sentiment experiment: a TF-IDF + logistic regression baseline and recurrent classifiers on
-IMDB, each selected on a validation split of the training reviews and then scored once on the test reviews."""
+"""Training for the sentiment experiment: TF-IDF + logistic regression baselines (on whole reviews, and on the
+recurrent models' tokens) and recurrent classifiers on IMDB, each selected on a validation split of the training
+reviews and then scored once on the test reviews."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import time
 import numpy as np
 
 from dlps.experiments.sentiment.spec import (BASELINE, BOOT_SEED, CORRECT_KEY, EXAMPLE_CHARS, N_BOOT, N_EXAMPLES,
-                                             pack_correct)
+                                             SAME_TEXT, TFIDF, pack_correct)
 from dlps.schema import ParamError
 
 
@@ -71,17 +72,33 @@ def log_loss(probs: np.ndarray, y: np.ndarray) -> float:
 
 # ------------------------------------------------------------------------------------------- TF-IDF baseline
 
-def run_tfidf(cfg: dict, parts: dict, seed: int) -> tuple[dict, np.ndarray, list[dict]]:
-    """TF-IDF over word uni- and bigrams (sublinear tf, fitted on the training part) and an L2 logistic
-    regression per C in tfidf_C; the C with the best validation accuracy (first on ties) is tested.
-    The reviews are used whole: a bag of words has no length limit. Returns (fit info, test P(positive),
-    history rows, one per C)."""
+def tfidf_texts(cfg: dict, variant: str, texts: list[str]) -> list[str]:
+    """What a TF-IDF variant reads: whole reviews (a bag of words has no length limit), or for SAME_TEXT exactly
+    the tokens the recurrent models read (the same max_len and truncate side, by the same function)."""
+    from dlps import text
+
+    if variant != SAME_TEXT:
+        return list(texts)
+    return [" ".join(text.clip_tokens(t, cfg["max_len"], cfg["truncate"])) for t in texts]
+
+
+def tfidf_vectorizer(cfg: dict):
+    """Word uni- and bigrams over whitespace tokens (the prepared text is already tokenised), sublinear tf."""
     from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(ngram_range=(1, 2), min_df=cfg["tfidf_min_df"], sublinear_tf=True, lowercase=False,
+                           token_pattern=r"\S+", dtype=np.float32)
+
+
+def run_tfidf(cfg: dict, parts: dict, seed: int, variant: str = BASELINE) -> tuple[dict, np.ndarray, list[dict]]:
+    """TF-IDF (fitted on the training part) and an L2 logistic regression per C in tfidf_C, on the text
+    tfidf_texts gives the variant; the C with the best validation accuracy (first on ties) is tested.
+    Returns (fit info, test P(positive), history rows, one per C)."""
     from sklearn.linear_model import LogisticRegression
 
+    parts = {k: (tfidf_texts(cfg, variant, v[0]), v[1]) for k, v in parts.items()}
     start, cpu = time.perf_counter(), time.process_time()
-    vec = TfidfVectorizer(ngram_range=(1, 2), min_df=cfg["tfidf_min_df"], sublinear_tf=True, lowercase=False,
-                          token_pattern=r"\S+", dtype=np.float32)
+    vec = tfidf_vectorizer(cfg)
     (xtr, ytr), (xva, yva) = parts["train"], parts["val"]
     xtr, xva = vec.fit_transform(xtr), vec.transform(xva)
     best, rows = None, []
@@ -92,8 +109,8 @@ def run_tfidf(cfg: dict, parts: dict, seed: int) -> tuple[dict, np.ndarray, list
         rows.append({"seed": seed, "C": c, "val_acc": acc, "val_loss": log_loss(p, yva)})
         if best is None or acc > best[0]:
             best = (acc, c, model)
-    info = {"val_acc": best[0], "tfidf_C": best[1], "best_epoch": 0, "epochs_run": 0,
-            "train_time_s": time.perf_counter() - start, "train_cpu_s": time.process_time() - cpu,
+    info = {"val_acc": best[0], "tfidf_C": best[1], "tfidf_C_grid": list(cfg["tfidf_C"]), "best_epoch": 0,
+            "epochs_run": 0, "train_time_s": time.perf_counter() - start, "train_cpu_s": time.process_time() - cpu,
             "n_features": int(xtr.shape[1])}
     probs = best[2].predict_proba(vec.transform(parts["test"][0]))[:, 1]
     return info, probs, rows
@@ -133,14 +150,15 @@ def _val_scores(probs, y) -> tuple[float, float]:
     return right / len(y), float(loss)
 
 
-def fit_rnn(model, train: tuple[list, np.ndarray], val: tuple[list, np.ndarray], rt, *, epochs: int,
+def fit_rnn(model, train: tuple[list, np.ndarray], val: tuple[list, np.ndarray], rt, *, max_epochs: int,
             batch_size: int, lr: float, clip: float, patience: int, seed: int, chunk: int = 50,
-            eval_batch: int = 512):
+            eval_batch: int = 512, on_epoch=None):
     """Adam on binary cross-entropy over length-bucketed minibatches (order from a generator seeded with `seed`),
     gradient-norm clipping at `clip`, model, batches and loss on rt.device, forward passes under rt.autocast()
     (with loss scaling in fp16).
     After each epoch the validation accuracy decides the best epoch (first maximum); training stops after
-    `patience` epochs without improvement. Returns (history rows, state_dict of the best epoch)."""
+    `patience` epochs without improvement, or at max_epochs (a safety net). Returns (history rows, state_dict of
+    the best epoch, what stopped it: "patience" or "max_epochs"). `on_epoch(row)` sees each history row (progress)."""
     import torch
     import torch.nn.functional as F
 
@@ -154,8 +172,8 @@ def fit_rnn(model, train: tuple[list, np.ndarray], val: tuple[list, np.ndarray],
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     # fp16 gradients underflow without loss scaling; a disabled scaler is a pass-through (fp32, bf16)
     scaler = torch.amp.GradScaler(rt.device_type, enabled=rt.precision == "fp16")
-    history, best_state, best_acc, waited = [], None, -1.0, 0
-    for epoch in range(1, epochs + 1):
+    history, best_state, best_acc, waited, stopped_by = [], None, -1.0, 0, "max_epochs"
+    for epoch in range(1, max_epochs + 1):
         start, cpu = time.perf_counter(), time.process_time()
         model.train()
         running = torch.zeros((), device=rt.device)
@@ -176,20 +194,23 @@ def fit_rnn(model, train: tuple[list, np.ndarray], val: tuple[list, np.ndarray],
         val_acc, val_loss = _val_scores(predict(model, val[0], rt, eval_batch), val[1])
         history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "val_acc": val_acc,
                         "train_time_s": train_s, "train_cpu_s": train_cpu, "epoch_time_s": time.perf_counter() - start})
+        if on_epoch is not None:
+            on_epoch(history[-1])
         if val_acc > best_acc:
             best_state, best_acc, waited = clone_state(model), val_acc, 0
         else:
             waited += 1
             if waited >= patience:
+                stopped_by = "patience"
                 break
-    return history, best_state
+    return history, best_state, stopped_by
 
 
 def run_rnn(cfg: dict, variant: str, parts: dict, seed: int, rt) -> tuple[dict, np.ndarray, list[dict]]:
     """One recurrent classifier: vocabulary from the training part only, truncated sequences, length-bucketed
     batches, weights initialised under `seed` (on the CPU, then moved, so every device starts alike); the
     best-validation-accuracy epoch's weights are tested once."""
-    from dlps import text
+    from dlps import progress, text
     from dlps.models.text_rnn import RNNClassifier
     from dlps.training import init_model
 
@@ -199,14 +220,16 @@ def run_rnn(cfg: dict, variant: str, parts: dict, seed: int, rt) -> tuple[dict, 
                           variant == "bilstm", cfg["dropout"])
     model = init_model(model, seed).to(rt.device)
     start, cpu = time.perf_counter(), time.process_time()
-    history, best_state = fit_rnn(model, enc["train"], enc["val"], rt, epochs=cfg["epochs"],
-                                  batch_size=cfg["batch_size"], lr=cfg["lr"], clip=cfg["clip"],
-                                  patience=cfg["patience"], seed=seed, chunk=cfg["bucket_chunk"])
+    with progress.task(f"sentiment {variant} seed {seed}", total=cfg["max_epochs"], unit="epoch") as bar:
+        history, best_state, stopped_by = fit_rnn(
+            model, enc["train"], enc["val"], rt, max_epochs=cfg["max_epochs"], batch_size=cfg["batch_size"],
+            lr=cfg["lr"], clip=cfg["clip"], patience=cfg["patience"], seed=seed, chunk=cfg["bucket_chunk"],
+            on_epoch=lambda row: bar.update(1, loss=row["train_loss"], val_loss=row["val_loss"]))
     train_s, train_cpu = time.perf_counter() - start, time.process_time() - cpu
     model.load_state_dict(best_state)
     best = max(history, key=lambda r: r["val_acc"])  # first maximum, as fit_rnn kept it
     info = {"val_acc": best["val_acc"], "best_epoch": best["epoch"], "epochs_run": len(history),
-            "train_time_s": train_s, "train_cpu_s": train_cpu}
+            "stopped_by": stopped_by, "train_time_s": train_s, "train_cpu_s": train_cpu}
     probs = predict(model, enc["test"][0], rt).cpu().numpy().astype(np.float64)  # the one test pass
     rows = [{"seed": seed, **{k: r[k] for k in ("epoch", "train_loss", "val_loss", "val_acc")}} for r in history]
     return info, probs, rows
@@ -219,11 +242,11 @@ def train(cfg: dict, variant: str, seeds: list[int], ctx) -> dict:
     from dlps.data.imdb import load_imdb
 
     data = load_imdb(ctx.data)
-    rt = None if variant == BASELINE else ctx.runtime(cfg["precision"], key="sentiment.precision")
+    rt = None if variant in TFIDF else ctx.runtime(cfg["precision"], key="sentiment.precision")
     runs, history = [], []
     for seed in seeds:
         parts = split(cfg, data, seed)
-        info, probs, rows = (run_tfidf(cfg, parts, seed) if variant == BASELINE else
+        info, probs, rows = (run_tfidf(cfg, parts, seed, variant) if variant in TFIDF else
                              run_rnn(cfg, variant, parts, seed, rt))
         y_test = parts["test"][1]
         correct = (probs > 0.5) == (y_test == 1)

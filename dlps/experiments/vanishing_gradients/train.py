@@ -162,30 +162,47 @@ def mse(model, data: tuple, device: str) -> float:
         return float(((model(x) - y) ** 2).mean())
 
 
-def fit(model, cfg: dict, seed: int, rt, length: int) -> tuple[int, bool]:
-    """Adam on fresh adding-problem batches of `length` until the validation MSE is below target_mse (checked every
-    eval_every steps) or max_steps are done; returns the steps taken and whether the target was reached."""
+def fit_all(models: list, cfg: dict, seeds: list[int], rt, length: int) -> list[tuple[int, bool]]:
+    """Train each seed's model (one cell kind) with Adam on its own fresh adding-problem batches of `length` until
+    its validation MSE is below target_mse (checked every eval_every steps) or max_steps are done, all at once as
+    one batched model (dlps.models.members: each member follows its own one-model trajectory, on the from-scratch
+    equations); the trained weights are written back into the models. Per model: the steps taken and whether the
+    target was reached."""
     import torch
 
+    from dlps.models.members import Adam, Members, drop, mse as members_mse, train_step
     from dlps.tasks import adding_problem
 
-    torch.manual_seed(seed)
     device = rt.device
-    stream = np.random.default_rng((seed, 1))
-    val = adding_problem(cfg["batch"], length, np.random.default_rng((seed, 2)))
-    model.to(device).train()
-    opt = torch.optim.Adam(model.parameters(), lr=cfg["lr"])
+    streams = [np.random.default_rng((s, 1)) for s in seeds]
+    xv, yv = (torch.from_numpy(np.stack(a)).to(device) for a in
+              zip(*(adding_problem(cfg["batch"], length, np.random.default_rng((s, 2))) for s in seeds)))
+    members = Members.of([m.to(device) for m in models])
+    opt = Adam(members, cfg["lr"])
+    out, active = [(cfg["max_steps"], False)] * len(models), list(range(len(models)))
     for step in range(1, cfg["max_steps"] + 1):
-        x, y = (torch.from_numpy(a).to(device) for a in adding_problem(cfg["train_batch"], length, stream))
-        with rt.autocast():
-            loss = ((model(x) - y) ** 2).mean()
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg["clip"])
-        opt.step()
-        if step % cfg["eval_every"] == 0 and mse(model, val, device) < cfg["target_mse"]:
-            return step, True
-    return cfg["max_steps"], False
+        x, y = (torch.from_numpy(np.stack(a)).to(device) for a in
+                zip(*(adding_problem(cfg["train_batch"], length, streams[k]) for k in active)))
+        train_step(members, opt, x, y, cfg["clip"], rt.autocast)
+        if step % cfg["eval_every"]:
+            continue
+        at = torch.tensor(active, device=device)
+        solved = (members_mse(members, xv[at], yv[at]) < cfg["target_mse"]).tolist()
+        for j, k in enumerate(active):
+            if solved[j]:
+                members.copy_to(j, models[k])
+                out[k] = (step, True)
+        active = drop(members, opt, active, solved)
+        if not active:
+            break
+    for j, k in enumerate(active):
+        members.copy_to(j, models[k])
+    return out
+
+
+def fit(model, cfg: dict, seed: int, rt, length: int) -> tuple[int, bool]:
+    """fit_all for one model: the steps taken and whether the target was reached."""
+    return fit_all([model], cfg, [seed], rt, length)[0]
 
 
 def probe(cfg: dict, seed: int, length: int) -> tuple[np.ndarray, np.ndarray]:
@@ -211,37 +228,45 @@ def train(cfg: dict, variant: str, seeds: list[int], ctx) -> dict:
         torch.set_num_threads(threads)
 
 
-def trained(cfg: dict, variant: str, seed: int, rt, length: int) -> tuple[dict, dict]:
-    """The seed's cell (the RNN from ρ = train_rho) trained at `length`, measured after training on its probe batch:
-    the measurement, and the per-seed scalars (log10_ratio, slope, steps, mse, solved, gate_path)."""
+def trained_all(cfg: dict, variant: str, seeds: list[int], rt, length: int) -> list[tuple[dict, dict]]:
+    """Each seed's cell (the RNN from ρ = train_rho) trained at `length` (all seeds batched), measured after training
+    on its probe batch: per seed, the measurement and the scalars (log10_ratio, slope, steps, mse, solved,
+    gate_path)."""
     rho = cfg["train_rho"] if variant == "rnn" else None
-    model = build(variant, rho, cfg["hidden"], seed)
-    steps, solved = fit(model, cfg, seed, rt, length)
-    data = probe(cfg, seed, length)
-    after = measure(model, data, cfg["early_steps"])
-    row = {"log10_ratio": after["log10_ratio"], "slope": after["slope"], "steps": steps,
-           "mse": mse(model, data, rt.device), "solved": float(solved),
-           **({"gate_path": after["gate_path"]} if variant != "rnn" else {})}
-    return after, row
+    models = [build(variant, rho, cfg["hidden"], seed) for seed in seeds]
+    out = []
+    for seed, model, (steps, solved) in zip(seeds, models, fit_all(models, cfg, seeds, rt, length)):
+        data = probe(cfg, seed, length)
+        after = measure(model, data, cfg["early_steps"])
+        row = {"log10_ratio": after["log10_ratio"], "slope": after["slope"], "steps": steps,
+               "mse": mse(model, data, rt.device), "solved": float(solved),
+               **({"gate_path": after["gate_path"]} if variant != "rnn" else {})}
+        out.append((after, row))
+    return out
+
+
+def trained(cfg: dict, variant: str, seed: int, rt, length: int) -> tuple[dict, dict]:
+    """trained_all for one seed."""
+    return trained_all(cfg, variant, [seed], rt, length)[0]
 
 
 def _train(cfg: dict, variant: str, seeds: list[int], rt) -> dict:
     """train() without the thread handling: per-seed rows (METRICS first, then every sweep point) and curves."""
     train_rho = cfg["train_rho"] if variant == "rnn" else None
     runs, history = [], []
-    for seed in seeds:
+    long = trained_all(cfg, variant, seeds, rt, cfg["train_length"])
+    matched_runs = trained_all(cfg, variant, seeds, rt, cfg["matched_length"])
+    for seed, (after, row), (matched, mrow) in zip(seeds, long, matched_runs):
         sweep = {}
         for rho in configs(cfg, variant):
             for length in cfg["lengths"]:
                 m = measure(build(variant, rho, cfg["hidden"], seed), probe(cfg, seed, length), cfg["early_steps"])
                 sweep.update({f"{key(variant, rho, length)}_{f}": m[f] for f in FIELDS[variant]})
                 history += curve_rows(seed, "init", variant, rho, m["curve"])
-        after, row = trained(cfg, variant, seed, rt, cfg["train_length"])
         history += curve_rows(seed, "trained", variant, train_rho, after["curve"])
         short = cfg["matched_length"]
         init_short = measure(build(variant, train_rho, cfg["hidden"], seed), probe(cfg, seed, short),
                              cfg["early_steps"])
-        matched, mrow = trained(cfg, variant, seed, rt, short)
         history += curve_rows(seed, "matched_init", variant, train_rho, init_short["curve"])
         history += curve_rows(seed, "matched", variant, train_rho, matched["curve"])
         before = key(variant, train_rho, cfg["train_length"])
@@ -254,6 +279,16 @@ def _train(cfg: dict, variant: str, seeds: list[int], rt) -> dict:
                      **({"trained_gate_path": row["gate_path"], "matched_gate_path": mrow["gate_path"]}
                         if variant != "rnn" else {}), **sweep})
     return {"runs": runs, "history": history}
+
+
+def groups(cfg: dict, variants: list[str]) -> list[tuple[list[str], list[int]]]:
+    """The jobs: one per cell, over every seed (its seeds train as one batched model)."""
+    return [([v], list(cfg["seeds"])) for v in variants]
+
+
+def train_group(cfg: dict, variants: list[str], seeds: list[int], ctx) -> dict[str, dict]:
+    """train() for each of `variants`."""
+    return {v: train(cfg, v, seeds, ctx) for v in variants}
 
 
 def curve_rows(seed: int, phase: str, cell: str, rho: float | None, curve: np.ndarray) -> list[dict]:

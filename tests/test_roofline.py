@@ -1,0 +1,60 @@
+"""The roofline's FLOP counts against the layers they count, and its throughput table on a tiny project tree."""
+
+import json
+
+import pytest
+import torch
+import yaml
+
+from dlps import roofline
+from dlps.models.vision import SmallCNN
+
+
+def test_cnn_count_matches_the_layers_of_smallcnn():
+    counted = 0
+
+    def hook(module, inp, out):
+        nonlocal counted
+        if isinstance(module, torch.nn.Conv2d):
+            counted += 2 * out[0].numel() * module.in_channels * 9
+        else:
+            counted += 2 * module.in_features * module.out_features
+
+    model = SmallCNN(10, (16, 32), 128)
+    for m in model.modules():
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
+            m.register_forward_hook(hook)
+    model(torch.zeros(1, 3, 32, 32))
+    assert roofline.cnn_forward([16, 32], 128) == counted
+
+
+def test_mlp_and_recurrent_counts():
+    assert roofline.mlp_forward([784, 512, 10]) == 2 * (784 * 512 + 512 * 10)
+    assert roofline.recurrent_forward("lstm", 32, 2, 100) == 2 * 4 * 32 * 34 * 100
+    assert roofline.recurrent_forward("gru", 32, 2, 10) == 3 * roofline.recurrent_forward("rnn", 32, 2, 10)
+
+
+def _write(path, obj):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj) if not isinstance(obj, str) else obj)
+
+
+def test_measure_counts_seed_runs_and_stage_time(tmp_path):
+    params = yaml.safe_load(open("params.yaml"))
+    _write(tmp_path / "params.yaml", yaml.safe_dump(params))
+    for p in ("0.0", "0.5"):
+        _write(tmp_path / f"metrics/runs/dropout/{p}.json", {"runs": [{"seed": 0}, {"seed": 1}]})
+        _write(tmp_path / f"metrics/timing/train_dropout-{p}.json", {"wall_s": 30.0})
+    _write(tmp_path / "metrics/timing/train_early_stopping-all.json", {"wall_s": 99.0})  # no runs: not counted
+    out = roofline.measure(roofline.Tree(root=tmp_path))
+    d = params["dropout"]
+    assert out["dropout"]["seed_runs"] == 4 and out["dropout"]["train_s"] == 60.0
+    assert out["dropout"]["seed_runs_per_min"] == pytest.approx(4.0)
+    per_epoch = (3 * d["n_train"] + d["n_train"] + d["n_val"]) * roofline.mlp_forward([784, *d["hidden"], 10])
+    tests = 2 * roofline.N_IMAGE_TEST * roofline.mlp_forward([784, *d["hidden"], 10])
+    assert out["dropout"]["train_flops"] == 4 * (d["epochs"] * per_epoch + tests)
+    assert out["early_stopping"]["train_flops"] is None and out["early_stopping"]["seed_runs"] == 0
+    r = roofline.roofline(out, ceiling=1e9)
+    assert r["seconds_at_ceiling"] == pytest.approx(out["dropout"]["train_flops"] / 1e9, abs=0.1)
+    assert "dropout" in roofline.table({"before_rev": "x", "before": out, "now": out, "ceiling_key": "fp32, 2 threads",
+                                        "roofline": r})
