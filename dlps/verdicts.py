@@ -206,13 +206,17 @@ def all_of(parts: dict[str, dict], rule: str | None = None, effect_of: str | Non
     """An intersection–union rule: shown if every part is shown, refuted if any part is refuted, otherwise
     inconclusive. Each part is tested at its own α (no correction is needed for an intersection–union test).
     The record's effect and interval are those of the part `effect_of` names, else of the part closest to failing
-    (largest p)."""
+    (largest p). Its p_value decides like the rule: the largest part p when shown or inconclusive, the smallest
+    p of a refuted part when refuted."""
     verdicts = [p["verdict"] for p in parts.values()]
     verdict = SHOWN if all(v == SHOWN for v in verdicts) else REFUTED if REFUTED in verdicts else INCONCLUSIVE
     worst = parts[effect_of] if effect_of else max(parts.values(),
                                                     key=lambda p: -1 if p["p_value"] is None else p["p_value"])
+    ps = [p["p_value"] for p in parts.values() if p["p_value"] is not None and
+          (verdict != REFUTED or p["verdict"] == REFUTED)]
+    deciding = None if not ps else min(ps) if verdict == REFUTED else max(ps)
     text = rule or "every part shown (intersection–union); refuted if any part is refuted"
-    return {**worst, "verdict": verdict, "rule": text + ": " + "; ".join(f"{k}: {p['rule']}" for k, p in parts.items()),
+    return {**worst, "verdict": verdict, "p_value": deciding, "rule": text + ": " + "; ".join(f"{k}: {p['rule']}" for k, p in parts.items()),
             "parts": {k: {key: p[key] for key in ("verdict", "effect", "ci95_low", "ci95_high", "p_value", "n")}
                       for k, p in parts.items()}}
 

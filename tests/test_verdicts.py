@@ -100,3 +100,14 @@ def test_a_refuted_mcnemar_carries_the_refuting_p():
     worse = verdicts.rates_paired([0] * 8, [1] * 8, alpha=0.05)
     assert worse["verdict"] == "refuted" and worse["p_value"] == worse["p_opposite"] < 0.05
     assert worse["p_expected"] == 1.0
+
+
+def test_all_of_carries_the_deciding_p():
+    from dlps import verdicts
+
+    ok = {"verdict": "shown", "p_value": 0.01, "effect": 1.0, "ci95_low": 0.5, "ci95_high": 1.5, "n": 5, "rule": "a"}
+    weak = ok | {"verdict": "inconclusive", "p_value": 0.4, "rule": "b"}
+    bad = ok | {"verdict": "refuted", "p_value": 0.003, "rule": "c"}
+    assert verdicts.all_of({"a": ok, "b": weak})["p_value"] == 0.4
+    assert verdicts.all_of({"a": ok, "b": weak, "c": bad})["p_value"] == 0.003
+    assert verdicts.all_of({"a": ok, "b": ok | {"p_value": 0.02}})["p_value"] == 0.02
