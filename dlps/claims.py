@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from dlps.report_text import fmt
+from dlps.fmt import fmt
 from dlps.verdicts import claim_verdict
 
 CLAIMS_FILE = Path(__file__).with_name("claims.yaml")

@@ -7,7 +7,7 @@ import subprocess
 
 from dlps.errors import UserError
 from dlps.report import Doc
-from dlps.report_text import fmt
+from dlps.fmt import fmt
 
 
 def _dvc_json(*args: str) -> dict:

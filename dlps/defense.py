@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from dlps.report_data import Data, effect_text, evidence_text, flat, headline
-from dlps.report_text import fmt, fmt_p
+from dlps.fmt import fmt, fmt_p
 
 ROOT = Path(__file__).resolve().parents[1]
 DESIGN, PARAMS_FILE = ROOT / "docs" / "design.md", Path("params.yaml")

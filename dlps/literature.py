@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from dlps.report_text import fmt
+from dlps.fmt import fmt
 
 LITERATURE_FILE = Path(__file__).with_name("literature.yaml")
 VERDICTS = ("in band", "out of band", "not comparable")

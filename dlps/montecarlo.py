@@ -117,13 +117,6 @@ def degree_sweep(degrees=range(13), **kwargs) -> dict[str, list[float]]:
     return _columns("degree", degrees, res)
 
 
-def ridge_sweep(lambdas=tuple(10.0**k for k in range(-8, 3)), degree: int = 12, **kwargs) -> dict[str, list[float]]:
-    """The same decomposition for a degree-`degree` polynomial across ridge penalties `lambdas`."""
-    lambdas = [float(lam) for lam in lambdas]
-    res = simulate({lam: polynomial_fit_predict(degree, lam) for lam in lambdas}, **kwargs)
-    return _columns("ridge", lambdas, res)
-
-
 def _columns(key: str, values: list, res: dict) -> dict[str, list[float]]:
     cols = {key: values}
     for field in next(iter(res.values())):

@@ -49,10 +49,11 @@ def load(path: Path = PARAMS_FILE) -> dict:
     """Read and validate the whole params file, then every experiment's cross-key rules; any problem raises
     ParamError before work starts."""
     from dlps.experiments import NAMES, part
+    from dlps.experiments.contract import get
 
     params = full_schema().check("", read_params(path))
     for name in NAMES:
-        spec = part(name, "spec")
-        if hasattr(spec, "check"):
-            spec.check(params[name])
+        check = get(part(name, "spec"), "check")
+        if check is not None:
+            check(params[name])
     return params

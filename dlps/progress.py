@@ -10,7 +10,7 @@ of the live display; when done, the innermost task prints the job's line (one li
 
 Lines, not a bar, also in worker processes (several live bars would garble one terminal) and where stderr is not
 a terminal (`dvc repro` logs). DLPS_PROGRESS=lines forces lines. Never stdout, and nothing a stage writes depends
-on it: dlps.dag does not make it a stage dependency.
+on it: dlps.tools.dag does not make it a stage dependency.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from dlps.io import atomic_dir, write_json
 from dlps.report_data import Data, effect_text, evidence_text, flat, headline, load, seeds_for
 from dlps.report_doc import Doc, badge_html, badge_md, data_uri
 from dlps.report_repro import reproducibility, run_cost, stage_times
-from dlps.report_text import fmt, fmt_p
+from dlps.fmt import fmt, fmt_p
 
 REPORT_DIR = Path("report")
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from dlps.io import read_json
-from dlps.report_text import fmt, fmt_p
+from dlps.fmt import fmt, fmt_p
 
 WRITEUPS_FILE = Path(__file__).parent / "experiments" / "writeups.yaml"
 

@@ -6,7 +6,7 @@ import html
 
 from dlps.report_data import Data, flat, headline
 from dlps.report_doc import SYMBOL, badge_html, data_uri
-from dlps.report_text import fmt
+from dlps.fmt import fmt
 
 CSS = """
 *{box-sizing:border-box}html,body{margin:0;height:100%;background:#fff;color:#222;font:18px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif}

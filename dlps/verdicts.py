@@ -1,6 +1,10 @@
 """Findings decided by rules fixed before the data are seen: a test at α, an equivalence or non-inferiority test
 against a margin, an exact interval for a rate, or a deterministic check. Three verdicts: shown, refuted,
-inconclusive. Every rule returns the same record shape, so metrics/<experiment>.json stores them all alike."""
+inconclusive. Every rule returns the same record shape, so metrics/<experiment>.json stores them all alike.
+
+Tests are one-sided at α and every interval is the two-sided 1 − 2α interval (95% at the study's α = 0.025), so a
+test and its interval always say the same thing: the effect is shown on the expected side exactly when the interval
+lies on that side. `holm` adjusts the primary findings of one experiment for multiplicity."""
 
 from __future__ import annotations
 
@@ -13,14 +17,22 @@ SHOWN, REFUTED, INCONCLUSIVE = "shown", "refuted", "inconclusive"
 VERDICTS = (SHOWN, REFUTED, INCONCLUSIVE)
 CLAIM_VERDICTS = ("holds", "does not hold", "inconclusive", "not testable as stated")
 CLAIM_OF = {SHOWN: "holds", REFUTED: "does not hold", INCONCLUSIVE: "inconclusive"}
-CONFIDENCE = 0.95
+CONFIDENCE = 0.95  # the level of intervals that belong to no test (deterministic checks, summaries)
+
+
+def level(alpha: float) -> float:
+    """The two-sided interval level that matches a one-sided test at α: 1 − 2α."""
+    return 1 - 2 * alpha
 
 
 def _record(rule: str, verdict: str, *, alpha: float | None, effect: float, low: float, high: float, n: int,
             p_value: float | None, **extra) -> dict:
+    """The shape every rule returns. ci95_low/high hold the interval matched to the test (ci_level: 1 − 2α, which
+    is 95% at the study's α = 0.025; the names are kept for the files' readers)."""
     assert verdict in VERDICTS
     return {"verdict": verdict, "rule": rule, "alpha": alpha, "effect": _num(effect), "ci95_low": _num(low),
-            "ci95_high": _num(high), "n": int(n), "p_value": None if p_value is None else _num(p_value), **extra}
+            "ci95_high": _num(high), "ci_level": CONFIDENCE if alpha is None else level(alpha), "n": int(n),
+            "p_value": None if p_value is None else _num(p_value), **extra}
 
 
 def _num(x: float) -> float:
@@ -29,31 +41,41 @@ def _num(x: float) -> float:
     return None if math.isnan(x) else float(np.clip(x, -1e300, 1e300))
 
 
-def _t_interval(d: np.ndarray) -> tuple[float, float]:
-    """The 95% Student-t interval of the mean of d (the point when n = 1 or the spread is zero)."""
+def _se(d: np.ndarray, extra_var: float = 0.0) -> float:
+    """Standard error of mean(d): the spread over its values, plus a variance component they cannot show (e.g. the
+    sampling of a test set every value shares), added in full (conservative)."""
+    return math.sqrt(d.var(ddof=1) / d.size + extra_var)
+
+
+def _t_interval(d: np.ndarray, confidence: float = CONFIDENCE, extra_var: float = 0.0) -> tuple[float, float]:
+    """The Student-t interval of the mean of d (the point when n = 1 or the spread is zero)."""
     mean = float(d.mean())
-    if d.size < 2 or np.all(d == d[0]):
+    if d.size < 2 or (np.all(d == d[0]) and extra_var == 0):
         return mean, mean
-    half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, d.size - 1) * d.std(ddof=1) / math.sqrt(d.size))
+    half = float(stats.t.ppf(0.5 + confidence / 2, d.size - 1) * _se(d, extra_var))
     return mean - half, mean + half
 
 
-def _one_sided_t(d: np.ndarray, null: float, alternative: str) -> float:
-    """p of a one-sample t-test of mean(d) against `null` (scipy); exact 0/1 when every value is the same."""
+def _one_sided_t(d: np.ndarray, null: float, alternative: str, extra_var: float = 0.0) -> float:
+    """p of a one-sample t-test of mean(d) against `null` (df n − 1); exact 0/1 when every value is the same."""
     if d.size < 2:
         return 1.0
-    if np.all(d == d[0]):
+    if np.all(d == d[0]) and extra_var == 0:
         beyond = d[0] > null if alternative == "greater" else d[0] < null
         return 0.0 if beyond else 1.0
-    return float(stats.ttest_1samp(d, null, alternative=alternative).pvalue)
+    if extra_var == 0:
+        return float(stats.ttest_1samp(d, null, alternative=alternative).pvalue)
+    t = (float(d.mean()) - null) / _se(d, extra_var)
+    return float(stats.t.sf(t, d.size - 1) if alternative == "greater" else stats.t.cdf(t, d.size - 1))
 
 
-def _median_interval(d: np.ndarray) -> tuple[float, float, float]:
-    """A distribution-free interval for the median from order statistics (binomial), and its exact coverage."""
+def _median_interval(d: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float, float]:
+    """A distribution-free interval for the median from order statistics (binomial), and its exact coverage: the
+    inversion of the sign test, so the two agree."""
     x = np.sort(d)
     n = x.size
-    k = int(stats.binom.ppf((1 - CONFIDENCE) / 2, n, 0.5))  # largest k with P(B <= k) small, then widen if needed
-    while k > 0 and 1 - 2 * stats.binom.cdf(k - 1, n, 0.5) < CONFIDENCE:
+    k = int(stats.binom.ppf((1 - confidence) / 2, n, 0.5))  # largest k with P(B <= k) small, then widen if needed
+    while k > 0 and 1 - 2 * stats.binom.cdf(k - 1, n, 0.5) < confidence:
         k -= 1
     k = max(k, 1)
     coverage = 1 - 2 * stats.binom.cdf(k - 1, n, 0.5)
@@ -61,14 +83,16 @@ def _median_interval(d: np.ndarray) -> tuple[float, float, float]:
 
 
 def difference(a, b=None, *, expect: str, alpha: float, test: str = "t", margin: float | None = None,
-               what: str = "a − b") -> dict:
+               what: str = "a − b", extra_var: float = 0.0) -> dict:
     """Is a − b (paired by seed; b omitted or a constant: one sample against it) on the expected side of 0?
 
-    shown: the one-sided test in the expected direction (`expect` "greater" or "less") has p < α. refuted: the
-    opposite one-sided test has p < α, or, with a `margin`, the paired TOST shows |a − b| < margin at α (an
-    effect ruled out). Otherwise inconclusive. test "t" (paired Student t; effect = mean and its t interval),
-    "wilcoxon" (signed-rank; effect = median with an order-statistic interval) or "sign" (exact binomial sign
-    test on the paired differences; effect = median) for heavy-tailed metrics whose mean means little.
+    shown: the one-sided test in the expected direction (`expect` "greater" or "less") has p < α and, with a
+    `margin` (the smallest effect of interest), the paired TOST does not show |a − b| < margin. refuted: the
+    opposite one-sided test has p < α, or the TOST shows |a − b| < margin at α (an effect too small to matter, even
+    a significant one). Otherwise inconclusive. test "t" (paired
+    Student t; effect = mean and its 1 − 2α t interval; `extra_var` adds a variance component the values share,
+    e.g. the sampling of one test set), "wilcoxon" (signed-rank; effect = median) or "sign" (exact binomial sign
+    test; effect = median; its order-statistic interval is the sign test inverted) for heavy-tailed metrics.
     The record's p_value is the p of the test that decided (p_expected, p_opposite and tost_p_value are all kept).
     """
     a = np.asarray(a, dtype=float)
@@ -76,27 +100,33 @@ def difference(a, b=None, *, expect: str, alpha: float, test: str = "t", margin:
     d = a - b
     opposite = "less" if expect == "greater" else "greater"
     if test == "t":
-        p, p_opp = _one_sided_t(d, 0.0, expect), _one_sided_t(d, 0.0, opposite)
-        effect, (low, high) = float(d.mean()), _t_interval(d)
+        p, p_opp = _one_sided_t(d, 0.0, expect, extra_var), _one_sided_t(d, 0.0, opposite, extra_var)
+        effect, (low, high) = float(d.mean()), _t_interval(d, level(alpha), extra_var)
         name = "paired t-test" if b.any() else "one-sample t-test"
+        if extra_var:
+            name += " (seed spread plus shared test-set sampling)"
     elif test in ("wilcoxon", "sign"):
         p, p_opp = (_rank_p(d, expect, test), _rank_p(d, opposite, test))
         effect = float(np.median(d))
-        low, high, _ = _median_interval(d) if d.size >= 2 else (effect, effect, 0.0)
+        low, high, _ = _median_interval(d, level(alpha)) if d.size >= 2 else (effect, effect, 0.0)
         name = "Wilcoxon signed-rank test" if test == "wilcoxon" else "exact sign test"
     else:
         raise ValueError(f"unknown test {test!r}")
-    tost = equivalence(d, margin=margin, alpha=alpha) if margin is not None and test == "t" else None
-    verdict = SHOWN if p < alpha else REFUTED if p_opp < alpha or (tost and tost["verdict"] == SHOWN) \
-        else INCONCLUSIVE
+    tost = (equivalence(d, margin=margin, alpha=alpha, extra_var=extra_var)
+            if margin is not None and test == "t" else None)
+    # an effect shown inside ±margin is too small to matter, even where it is significantly above 0: refuted
+    negligible = bool(tost and tost["verdict"] == SHOWN)
+    verdict = REFUTED if negligible else SHOWN if p < alpha else REFUTED if p_opp < alpha else INCONCLUSIVE
     rule = (f"one-sided {name} of {what} {'>' if expect == 'greater' else '<'} 0 at α = {alpha:g}; refuted if the "
-            f"opposite one-sided test is significant" + (f" or a paired TOST shows |{what}| < {margin:g}"
+            f"opposite one-sided test is significant" + (f" or a paired TOST shows |{what}| < {margin:g} (the "
+                                                          "smallest effect of interest), even if it is significant"
                                                           if tost else ""))
     # p_value is the deciding test's: the expected direction's unless the verdict is refuted, then the refuting one
-    deciding = p if verdict != REFUTED else p_opp if p_opp < alpha else tost["p_value"]
+    # (tost_p_value is always the equivalence p, max of the two one-sided tests, whatever the TOST's own verdict)
+    deciding = tost["p_expected"] if negligible else p if verdict != REFUTED else p_opp
     return _record(rule, verdict, alpha=alpha, effect=effect, low=low, high=high, n=d.size, p_value=deciding,
                    test=name, p_expected=_num(p), p_opposite=_num(p_opp),
-                   **({"tost_p_value": tost["p_value"]} if tost else {}))
+                   **({"tost_p_value": tost["p_expected"], "margin": margin} if tost else {}))
 
 
 def _rank_p(d: np.ndarray, alternative: str, test: str) -> float:
@@ -109,17 +139,17 @@ def _rank_p(d: np.ndarray, alternative: str, test: str) -> float:
     return float(stats.wilcoxon(d, alternative=alternative).pvalue)
 
 
-def equivalence(a, b=None, *, margin: float, alpha: float, what: str = "a − b") -> dict:
-    """Two one-sided t-tests (TOST): shown if −margin < mean(a − b) < margin at α (equivalence shown); refuted if
-    the difference lies significantly outside the margin (the 1 − 2α interval entirely beyond ±margin);
-    otherwise inconclusive. Not significant is never taken for equivalent."""
+def equivalence(a, b=None, *, margin: float, alpha: float, what: str = "a − b", extra_var: float = 0.0) -> dict:
+    """Two one-sided t-tests (TOST): shown if −margin < mean(a − b) < margin at α (equivalence shown: the 1 − 2α
+    interval lies inside ±margin); refuted if the difference lies significantly outside the margin (the interval
+    entirely beyond ±margin); otherwise inconclusive. Not significant is never taken for equivalent."""
     a = np.asarray(a, dtype=float)
     d = a - (0.0 if b is None else np.asarray(b, dtype=float))
-    p_low, p_high = _one_sided_t(d, -margin, "greater"), _one_sided_t(d, margin, "less")
+    p_low, p_high = _one_sided_t(d, -margin, "greater", extra_var), _one_sided_t(d, margin, "less", extra_var)
     p = max(p_low, p_high)
-    outside = min(_one_sided_t(d, -margin, "less"), _one_sided_t(d, margin, "greater"))
+    outside = min(_one_sided_t(d, -margin, "less", extra_var), _one_sided_t(d, margin, "greater", extra_var))
     verdict = SHOWN if p < alpha else REFUTED if outside < alpha else INCONCLUSIVE
-    low, high = _t_interval(d)
+    low, high = _t_interval(d, level(alpha), extra_var)
     rule = (f"paired TOST: |{what}| < {margin:g} at α = {alpha:g} (two one-sided t-tests); refuted if the "
             f"difference is significantly beyond ±{margin:g}")
     return _record(rule, verdict, alpha=alpha, effect=float(d.mean()), low=low, high=high, n=d.size,
@@ -129,12 +159,12 @@ def equivalence(a, b=None, *, margin: float, alpha: float, what: str = "a − b"
 
 def noninferiority(a, b=None, *, margin: float, alpha: float, what: str = "a − b") -> dict:
     """The lower half of a TOST: shown if mean(a − b) > −margin at α (a is not worse than b by the margin);
-    refuted if mean(a − b) < −margin at α; otherwise inconclusive."""
+    refuted if mean(a − b) < −margin at α (inferiority shown); otherwise inconclusive."""
     a = np.asarray(a, dtype=float)
     d = a - (0.0 if b is None else np.asarray(b, dtype=float))
     p, p_worse = _one_sided_t(d, -margin, "greater"), _one_sided_t(d, -margin, "less")
     verdict = SHOWN if p < alpha else REFUTED if p_worse < alpha else INCONCLUSIVE
-    low, high = _t_interval(d)
+    low, high = _t_interval(d, level(alpha))
     rule = (f"one-sided t-test of {what} > −{margin:g} at α = {alpha:g} (non-inferiority, the lower half of a TOST); "
             f"refuted if {what} < −{margin:g} is significant")
     return _record(rule, verdict, alpha=alpha, effect=float(d.mean()), low=low, high=high, n=d.size,
@@ -143,35 +173,39 @@ def noninferiority(a, b=None, *, margin: float, alpha: float, what: str = "a −
 
 
 def rate(successes, *, threshold: float, alpha: float, expect: str = "above") -> dict:
-    """A success rate against a threshold by its exact (Clopper–Pearson) 1 − α interval: shown if the interval
-    lies entirely on the expected side, refuted if entirely on the other, otherwise inconclusive. Records the
-    number of seeds that an all-success (or all-failure) run would need to clear the threshold."""
+    """A success rate against a threshold by its exact (Clopper–Pearson) 1 − 2α interval: shown if the interval
+    lies entirely on the expected side (the one-sided exact binomial test at α), refuted if entirely on the other,
+    otherwise inconclusive. Records the number of seeds that an all-success (or all-failure) run would need to clear
+    the threshold."""
     x = np.asarray(successes, dtype=bool)
     k, n = int(x.sum()), int(x.size)
     res = stats.binomtest(k, n, threshold, alternative="greater" if expect == "above" else "less")
-    ci = stats.binomtest(k, n).proportion_ci(confidence_level=1 - alpha, method="exact")  # two-sided
+    opp = stats.binomtest(k, n, threshold, alternative="less" if expect == "above" else "greater")
+    ci = stats.binomtest(k, n).proportion_ci(confidence_level=level(alpha), method="exact")  # two-sided
     above, below = ci.low > threshold, ci.high < threshold
     verdict = (SHOWN if (above if expect == "above" else below) else
                REFUTED if (below if expect == "above" else above) else INCONCLUSIVE)
-    rule = (f"exact Clopper–Pearson {100 * (1 - alpha):g}% interval of the success rate entirely "
-            f"{'above' if expect == 'above' else 'below'} {threshold:g}; refuted if entirely on the other side")
+    rule = (f"exact Clopper–Pearson {100 * level(alpha):g}% interval of the success rate entirely "
+            f"{'above' if expect == 'above' else 'below'} {threshold:g} (the one-sided exact binomial test at "
+            f"α = {alpha:g}); refuted if entirely on the other side")
     return _record(rule, verdict, alpha=alpha, effect=k / n, low=ci.low, high=ci.high, n=n,
-                   p_value=float(res.pvalue), test="exact binomial", successes=k, threshold=threshold,
-                   n_needed=seeds_needed(threshold, alpha, expect))
+                   p_value=float(opp.pvalue if verdict == REFUTED else res.pvalue), test="exact binomial",
+                   successes=k, threshold=threshold, n_needed=seeds_needed(threshold, alpha, expect),
+                   p_expected=float(res.pvalue), p_opposite=float(opp.pvalue))
 
 
 def seeds_needed(threshold: float, alpha: float, expect: str = "above") -> int:
     """The fewest seeds whose all-success (expect above) or all-failure (below) run has its exact two-sided
-    1 − α interval clear the threshold."""
+    1 − 2α interval clear the threshold (target^n < α)."""
     target = threshold if expect == "above" else 1 - threshold
-    return int(math.floor(math.log(alpha / 2) / math.log(target))) + 1 if 0 < target < 1 else 1
+    return int(math.floor(math.log(alpha) / math.log(target))) + 1 if 0 < target < 1 else 1
 
 
 def rates_paired(a_success, b_success, *, alpha: float, expect: str = "greater", what: str = "a vs b") -> dict:
     """Two success rates on the same seeds by the exact McNemar test (a binomial test on the discordant seeds):
     shown if a succeeds where b fails significantly more often than the reverse (one-sided, at α), refuted if
     the reverse is significant, otherwise inconclusive. Effect: rate(a) − rate(b) with a Newcombe-free bound
-    from the discordant counts' exact interval."""
+    from the discordant counts' exact 1 − 2α interval."""
     a, b = np.asarray(a_success, dtype=bool), np.asarray(b_success, dtype=bool)
     only_a, only_b = int(np.sum(a & ~b)), int(np.sum(~a & b))
     m = only_a + only_b
@@ -180,7 +214,7 @@ def rates_paired(a_success, b_success, *, alpha: float, expect: str = "greater",
     p_opp = float(stats.binomtest(second, m, 0.5, alternative="greater").pvalue) if m else 1.0
     n = int(a.size)
     if m:  # exact interval of the share of discordant seeds won by a, mapped to a difference in rates
-        ci = stats.binomtest(only_a, m, 0.5).proportion_ci(confidence_level=CONFIDENCE, method="exact")
+        ci = stats.binomtest(only_a, m, 0.5).proportion_ci(confidence_level=level(alpha), method="exact")
         low, high = m / n * (2 * ci.low - 1), m / n * (2 * ci.high - 1)
     else:
         low = high = 0.0
@@ -222,14 +256,14 @@ def all_of(parts: dict[str, dict], rule: str | None = None, effect_of: str | Non
 
 
 def within(x, lo: float, hi: float, alpha: float, what: str) -> dict:
-    """Is the mean of x inside [lo, hi]? Shown if its 95% t interval lies inside (two one-sided t-tests at α/2
-    each, intersection–union), refuted if the interval lies entirely outside, otherwise inconclusive. The
-    record's effect and interval are those of x itself."""
+    """Is the mean of x inside [lo, hi]? Shown if its 1 − 2α t interval lies inside (two one-sided t-tests at α
+    each: an intersection–union test needs no split of α), refuted if the interval lies entirely outside,
+    otherwise inconclusive. The record's effect and interval are those of x itself."""
     x = np.asarray(x, dtype=float)
-    parts = {f"above {lo:g}": difference(x - lo, expect="greater", alpha=alpha / 2, what=f"{what} − {lo:g}"),
-             f"below {hi:g}": difference(x - hi, expect="less", alpha=alpha / 2, what=f"{what} − {hi:g}")}
-    rec = all_of(parts, f"the 95% t interval of {what} lies inside [{lo:g}, {hi:g}]; refuted if it lies "
-                        "entirely outside")
+    parts = {f"above {lo:g}": difference(x - lo, expect="greater", alpha=alpha, what=f"{what} − {lo:g}"),
+             f"below {hi:g}": difference(x - hi, expect="less", alpha=alpha, what=f"{what} − {hi:g}")}
+    rec = all_of(parts, f"the {100 * level(alpha):g}% t interval of {what} lies inside [{lo:g}, {hi:g}]; refuted "
+                        "if it lies entirely outside")
     own = difference(x, expect="greater", alpha=alpha, what=what)
     return rec | {k: own[k] for k in ("effect", "ci95_low", "ci95_high", "n")}
 
@@ -245,3 +279,24 @@ def claim_verdict(f: dict) -> str:
     """A finding's verdict read as a claim's: holds, does not hold, inconclusive (or the finding's own
     'not testable as stated')."""
     return f.get("claim_verdict") or CLAIM_OF[f["verdict"]]
+
+
+def holm(findings: list[dict], family: str) -> list[dict]:
+    """Holm's step-down adjustment over the primary findings with a p-value (the family: one experiment's primary
+    questions), in place. Each gets p_adjusted and family; a shown or refuted verdict whose adjusted p is not below
+    its α becomes inconclusive (raw_verdict keeps what the unadjusted rule said, and the sentence says so).
+    Deterministic checks have no p and no sampling error: they are left out of the family (p_adjusted None)."""
+    fam = [f for f in findings if f["primary"] and f.get("p_value") is not None and f.get("alpha") is not None]
+    for f in findings:
+        if f["primary"] and f not in fam:
+            f["p_adjusted"], f["family"] = None, f"{family} (no p-value: outside the family)"
+    m, running = len(fam), 0.0
+    for rank, f in enumerate(sorted(fam, key=lambda f: f["p_value"])):
+        running = max(running, min(1.0, (m - rank) * f["p_value"]))
+        f["p_adjusted"], f["family"] = running, f"{family}: Holm over its {m} primary findings"
+        if f["verdict"] != INCONCLUSIVE and running >= f["alpha"]:
+            f["raw_verdict"], f["verdict"] = f["verdict"], INCONCLUSIVE
+            f["text"] += (f" Multiplicity: the Holm-adjusted p over this experiment's {m} primary findings is "
+                          f"{running:.2g}, not below α = {f['alpha']:g}, so the verdict is inconclusive (unadjusted: "
+                          f"{f['raw_verdict']}).")
+    return findings

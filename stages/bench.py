@@ -12,7 +12,7 @@ app = typer.Typer(add_completion=False)
 def main(threads: int = typer.Option(0, help="torch threads; 0 = one per core"),
          out: Path = typer.Option(Path("metrics/bench"), help="folder for bench.json and bench.md"),
          precision: bool = typer.Option(True, help="also train the l2 CNN in fp32 and bf16 and compare (~2 min)")):
-    from dlps.bench import run, table
+    from dlps.tools.bench import run, table
     from dlps.errors import UserError
     from dlps.io import write_json, write_text
     from dlps.params import load

@@ -16,14 +16,14 @@ def main(experiments: Optional[List[str]] = typer.Argument(None, help="default: 
          params_file: Path = typer.Option(Path("params.yaml"), "--params", help="params to run at"),
          out: Path = typer.Option(Path("metrics/gpu"), help="folder for one record per experiment")):
     from dlps.errors import UserError
-    from dlps.gpu_check import TORCH_EXPERIMENTS, run
+    from dlps.tools.gpu_check import run, torch_experiments
     from dlps.params import load
     from dlps.runtime import pick_device
 
     try:
         params = load(params_file)
         pick_device(device)  # a missing device fails here, in one line, before any work
-        run(params, list(experiments or TORCH_EXPERIMENTS), device, out)
+        run(params, list(experiments or torch_experiments()), device, out)
     except UserError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2)

@@ -27,7 +27,7 @@ def main(grid: List[str] = typer.Option(..., "-S", "--set-param", help="KEY=V1,V
                                                            "(default: .dvc/tmp/sweep; the nodes must reach it)"),
          wait: bool = typer.Option(True, help="wait for the jobs and print the table (--no-wait: submit and return)")):
     from dlps.errors import UserError
-    from dlps.sweep import summary, sweep
+    from dlps.tools.sweep import summary, sweep
 
     try:
         outcomes = sweep(grid, executor=executor, partition=partition, gpus=gpus, time_min=time_min, cpus=cpus,

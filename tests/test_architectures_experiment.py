@@ -10,14 +10,14 @@ import torch
 from dlps.experiments.architectures import figures, judge, spec
 from dlps.experiments.architectures import train as exp
 from dlps.experiments.architectures.spec import CONFIGS, LAG_METRICS, MODELS, lag_key
-from dlps.jobs.evaluate import aggregate, check_findings
+from dlps.jobs.evaluate import aggregate, check_findings, findings_of
 from dlps.runtime import Runtime
 from dlps.schema import ParamError
 from dlps.tasks import adding_problem
 
 CFG = {"seeds": [0, 1, 2], "threads": 1, "workers": 1, "variants": list(CONFIGS), "lags": [5, 10], "hidden": 8,
        "batch": 16, "lr": 1e-2, "clip": 1.0, "max_steps": 20, "eval_every": 10, "stop_after": 1, "n_val": 50,
-       "n_test": 60, "success_mse": 0.01, "alpha": 0.05, "margin_log10": 0.5}
+       "n_test": 60, "success_mse": 0.01, "alpha": 0.025, "margin_log10": 0.5}
 CPU = Runtime("cpu")
 CTX = SimpleNamespace(runtime=lambda *a, **k: CPU)
 
@@ -125,7 +125,7 @@ def fake_runs(rates: dict, lags=(5, 10), n=6, noise=None):
 
 
 def found(cfg, runs):
-    fs = judge.findings(cfg, aggregate(spec, judge, cfg, runs), runs)
+    fs = findings_of("architectures", judge, cfg, aggregate(spec, judge, cfg, runs), runs)
     check_findings("architectures", fs)
     return {f["id"]: f for f in fs}
 
@@ -152,7 +152,10 @@ def test_findings_when_gated_cells_solve_it_and_a_gate_matters():
 def test_findings_with_three_seeds_are_inconclusive_and_say_how_many_are_needed():
     cfg = CFG | {"seeds": [0, 1, 2]}
     f = found(cfg, fake_runs({v: 1.0 for v in CONFIGS} | {"rnn": 0.0}, n=3))
-    assert f["gated_vs_rnn"]["verdict"] == "inconclusive" and "at least 5 seeds" in f["gated_vs_rnn"]["text"]
+    # the exact McNemar test on 3 pass/fail seeds cannot reach α; the paired t on log10 MSE (the primary) can
+    success = f["gated_vs_rnn_success"]
+    assert success["verdict"] == "inconclusive" and "at least 6 seeds" in success["text"] and not success["primary"]
+    assert f["gated_vs_rnn"]["primary"] and f["gated_vs_rnn"]["test"] == "paired t-test"
     assert f["success_rate_lstm"]["verdict"] == "inconclusive" and "at least 6 seeds" in f["success_rate_lstm"]["text"]
     assert f["old_claim"]["verdict"] == "inconclusive" and f["old_claim"]["ci95_low"] < 0.3
 

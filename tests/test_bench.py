@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from dlps import bench
-from dlps.params import read_params
 from dlps.experiments import part
+from dlps.params import read_params
+from dlps.tools import bench
 
 
 def load(path):
@@ -17,6 +17,7 @@ def load(path):
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_flop_counts_match_hand_computation():
     assert bench.mlp([8, 4, 2], 3, False)["flops_per_step"] == 6 * 3 * (8 * 4 + 4 * 2)
     # conv 3->2 on 32x32 (3x3), pooled to 16x16, then linear 2*16*16->5 and 5->10; ×3 for training

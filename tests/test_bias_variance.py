@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dlps.experiments.bias_variance import figures, judge, spec, train
-from dlps.jobs.evaluate import aggregate, check_findings
+from dlps.jobs.evaluate import aggregate, check_findings, findings_of
 from dlps.schema import ParamError
 
 CFG = {"seeds": [0, 1, 2], "n_datasets": 200, "n_train": 30, "n_test": 100, "noise_std": 0.3,
@@ -22,7 +22,7 @@ def runs():
 
 def judged(cfg, runs):
     m = aggregate(spec, judge, cfg, runs)
-    found = judge.findings(cfg, m, runs)
+    found = findings_of(spec.NAME, judge, cfg, m, runs)
     check_findings(spec.NAME, found)
     return m, {f["id"]: f for f in found}
 

@@ -5,16 +5,17 @@ from pathlib import Path
 
 import yaml
 
-from dlps import dag
 from dlps.experiments import NAMES, part
+from dlps.experiments.contract import get
 from dlps.params import load
+from dlps.tools import dag
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_dvc_yaml_is_current():
     params = load(ROOT / "params.yaml")
-    assert (ROOT / "dvc.yaml").read_text() == dag.render(params), "dvc.yaml is stale: run `python -m dlps.dag`"
+    assert (ROOT / "dvc.yaml").read_text() == dag.render(params), "dvc.yaml is stale: run `python -m dlps.tools.dag`"
 
 
 def test_imports_are_followed_into_functions(tmp_path):
@@ -31,7 +32,7 @@ def test_no_train_stage_records_a_judging_key_or_the_variant_list():
         spec = part(name, "spec")
         keys = set(stages[f"train_{name}"]["params"])
         assert not keys & {f"{name}.{k}" for k in spec.JUDGE_KEYS}, name
-        if spec.VARIANTS_KEY and not getattr(spec, "WORKERS", False):
+        if spec.VARIANTS_KEY and not get(spec, "ONE_TRAIN_STAGE"):
             assert f"{name}.{spec.VARIANTS_KEY}" not in keys, name
     lock = yaml.safe_load((ROOT / "dvc.lock").read_text())["stages"]
     for stage, entry in lock.items():

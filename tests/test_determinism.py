@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # (experiment, stage arguments, params overrides): a per-variant stage without timings, and a grouped stage whose

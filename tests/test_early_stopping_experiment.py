@@ -4,13 +4,11 @@ weights, per-patience metrics, the bar's and the claim's verdicts, and figures."
 import numpy as np
 import pytest
 import torch
-from tinydata import image_classes
 
 from dlps import verdicts
 from dlps.data import images
 from dlps.experiments.early_stopping import figures, judge, spec, train
-from dlps.jobs.evaluate import aggregate, check_findings
-from dlps.jobs.train import Context
+from dlps.jobs.evaluate import aggregate, check_findings, findings_of
 from dlps.schema import ParamError
 
 CFG = {"seeds": [0, 1], "workers": 1, "threads": 0, "patience": [1, 2, 3], "default_patience": 2, "min_delta": 0.0, "max_epochs": 12, "n_train": 60,
@@ -18,27 +16,12 @@ CFG = {"seeds": [0, 1], "workers": 1, "threads": 0, "patience": [1, 2, 3], "defa
        "precision": "fp32", "min_saved_frac": 0.3, "max_acc_drop_pp": 0.3, "alpha": 0.05}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture
-def ctx(tmp_path):
-    """A prepared-data folder holding tiny learnable Fashion-MNIST-shaped arrays, labels a little noisy."""
-    rng = np.random.default_rng(0)
-    folder = tmp_path / "fashion_mnist"
-    folder.mkdir()
-    for split, n in (("train", 150), ("test", 50)):
-        x, y = image_classes(n, (28, 28), rng)
-        flip = rng.random(n) < 0.3  # label noise, so a wide MLP overfits within a few epochs
-        y[flip] = rng.integers(0, 10, flip.sum())
-        np.save(folder / f"x_{split}.npy", x)
-        np.save(folder / f"y_{split}.npy", y)
-    return Context({"device": "cpu", "threads": 1}, data=tmp_path)
+def ctx(image_ctx):
+    return image_ctx("fashion_mnist", (28, 28), label_noise=0.3)
 
 
 def deterministic(run):
@@ -141,7 +124,7 @@ FULL = CFG | {"seeds": list(range(5)), "patience": [2, 5, 10], "default_patience
 
 def judged(rows, cfg=FULL):
     m = aggregate(spec, judge, cfg, {"all": rows})
-    found = {f["id"]: f for f in judge.findings(cfg, m, {"all": rows})}
+    found = {f["id"]: f for f in findings_of("early_stopping", judge, cfg, m, {"all": rows})}
     check_findings("early_stopping", list(found.values()))
     return m, found
 

@@ -13,6 +13,8 @@ import pytest
 import yaml
 from tinydata import make_mirror
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ["dlps", "stages", "params.yaml", "dvc.yaml", "pyproject.toml", "docs/design.md", ".dvc/config",
            ".dvcignore", ".gitignore", "metrics/bench/bench.json"]  # the benchmark (run outside the DAG) is an input of the report

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from test_end_to_end import TINY
 
-from dlps import gpu_check
 from dlps.params import load
+from dlps.tools import gpu_check
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,7 +10,7 @@ import pytest
 
 from dlps.errors import UserError
 from dlps.experiments.numpy_rnn import figures, judge, spec, train
-from dlps.jobs.evaluate import aggregate, check_findings
+from dlps.jobs.evaluate import aggregate, check_findings, findings_of
 from dlps.jobs.train import Context
 from dlps.models import ngram
 from dlps.schema import ParamError
@@ -56,7 +56,7 @@ def trained(ctx):
 def judged(cfg, rows):
     runs = {V: rows}
     m = aggregate(spec, judge, cfg, runs)
-    found = judge.findings(cfg, m, runs)
+    found = findings_of(spec.NAME, judge, cfg, m, runs)
     check_findings(spec.NAME, found)
     return m, {f["id"]: f for f in found}
 

@@ -1,4 +1,4 @@
-"""The roofline's FLOP counts against the layers they count, and its throughput table on a tiny project tree."""
+"""The FLOP counts against the layers they count, and the roofline's throughput table on a tiny project tree."""
 
 import json
 
@@ -6,8 +6,9 @@ import pytest
 import torch
 import yaml
 
-from dlps import roofline
+from dlps.models import flops
 from dlps.models.vision import SmallCNN
+from dlps.tools import roofline
 
 
 def test_cnn_count_matches_the_layers_of_smallcnn():
@@ -25,13 +26,13 @@ def test_cnn_count_matches_the_layers_of_smallcnn():
         if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
             m.register_forward_hook(hook)
     model(torch.zeros(1, 3, 32, 32))
-    assert roofline.cnn_forward([16, 32], 128) == counted
+    assert flops.cnn_forward([16, 32], 128) == counted
 
 
 def test_mlp_and_recurrent_counts():
-    assert roofline.mlp_forward([784, 512, 10]) == 2 * (784 * 512 + 512 * 10)
-    assert roofline.recurrent_forward("lstm", 32, 2, 100) == 2 * 4 * 32 * 34 * 100
-    assert roofline.recurrent_forward("gru", 32, 2, 10) == 3 * roofline.recurrent_forward("rnn", 32, 2, 10)
+    assert flops.mlp_forward([784, 512, 10]) == 2 * (784 * 512 + 512 * 10)
+    assert flops.recurrent_forward("lstm", 32, 2, 100) == 2 * 4 * 32 * 34 * 100
+    assert flops.recurrent_forward("gru", 32, 2, 10) == 3 * flops.recurrent_forward("rnn", 32, 2, 10)
 
 
 def _write(path, obj):
@@ -50,8 +51,8 @@ def test_measure_counts_seed_runs_and_stage_time(tmp_path):
     d = params["dropout"]
     assert out["dropout"]["seed_runs"] == 4 and out["dropout"]["train_s"] == 60.0
     assert out["dropout"]["seed_runs_per_min"] == pytest.approx(4.0)
-    per_epoch = (3 * d["n_train"] + d["n_train"] + d["n_val"]) * roofline.mlp_forward([784, *d["hidden"], 10])
-    tests = 2 * roofline.N_IMAGE_TEST * roofline.mlp_forward([784, *d["hidden"], 10])
+    per_epoch = (3 * d["n_train"] + d["n_train"] + d["n_val"]) * flops.mlp_forward([784, *d["hidden"], 10])
+    tests = 2 * flops.N_IMAGE_TEST * flops.mlp_forward([784, *d["hidden"], 10])
     assert out["dropout"]["train_flops"] == 4 * (d["epochs"] * per_epoch + tests)
     assert out["early_stopping"]["train_flops"] is None and out["early_stopping"]["seed_runs"] == 0
     r = roofline.roofline(out, ceiling=1e9)

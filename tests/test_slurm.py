@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from sweepproject import cheap_target, exp_files, make_project, sh
 
+pytestmark = pytest.mark.slow
+
 DAEMONS = ("munged", "slurmctld", "slurmd", "sbatch", "sinfo", "squeue", "scancel")
 NOISE = "overfitting.noise_std"
 

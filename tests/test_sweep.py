@@ -10,7 +10,7 @@ import pytest
 from sweepproject import cheap_target, exp_files, make_project, sh
 
 from dlps.errors import UserError
-from dlps.sweep import (check_clean_and_pushed, check_dvc_remote, parse_grid, point_name, pushed_names,
+from dlps.tools.sweep import (check_clean_and_pushed, check_dvc_remote, parse_grid, point_name, pushed_names,
                         split_values)
 
 NOISE = "overfitting.noise_std"
@@ -108,6 +108,7 @@ def test_cli_user_errors_are_one_line_and_exit_2(tmp_path):
         assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
 
 
+@pytest.mark.slow
 def test_local_executor_runs_pushes_reports_failures_and_skips_what_is_pushed(tmp_path):
     repo, env, bare = make_project(tmp_path)
     sweep = [sys.executable, "stages/sweep.py", "--executor", "local", cheap_target(repo)]

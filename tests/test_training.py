@@ -12,12 +12,7 @@ from dlps.runtime import Runtime
 TIME_KEYS = ("train_time_s", "epoch_time_s")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def toy_data(n_train=256, n_val=128, dim=64, noisy_labels=False, seed=0):

@@ -32,11 +32,45 @@ def test_equivalence_and_noninferiority():
 
 
 def test_rate_uses_the_exact_interval():
-    three = v.rate([1, 1, 1], threshold=0.95, alpha=0.05)
+    three = v.rate([1, 1, 1], threshold=0.95, alpha=0.025)  # the 95% Clopper–Pearson interval: 0.025^(1/3)
     assert three["verdict"] == v.INCONCLUSIVE and three["ci95_low"] == pytest.approx(0.025 ** (1 / 3), rel=1e-6)
-    assert three["n_needed"] == 72 and v.rate([1] * 72, threshold=0.95, alpha=0.05)["verdict"] == v.SHOWN
-    assert v.rate([1] * 71, threshold=0.95, alpha=0.05)["verdict"] == v.INCONCLUSIVE
-    assert v.rate([0] * 10, threshold=0.5, alpha=0.05)["verdict"] == v.REFUTED
+    assert three["ci_level"] == pytest.approx(0.95)
+    assert three["n_needed"] == 72 and v.rate([1] * 72, threshold=0.95, alpha=0.025)["verdict"] == v.SHOWN
+    assert v.rate([1] * 71, threshold=0.95, alpha=0.025)["verdict"] == v.INCONCLUSIVE
+    assert v.rate([0] * 10, threshold=0.5, alpha=0.025)["verdict"] == v.REFUTED
+
+
+@pytest.mark.parametrize("alpha", [0.025, 0.05])
+@pytest.mark.parametrize("test", ["t", "sign"])
+def test_a_one_sided_test_and_its_interval_say_the_same_thing(test, alpha):
+    """Shown on the expected side exactly when the 1 − 2α interval lies on that side (the double-descent case:
+    a one-sided p below α beside a two-sided 95% interval containing 0 cannot happen)."""
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        d = rng.normal(0.6, 1, 7)
+        r = v.difference(d, expect="greater", alpha=alpha, test=test)
+        assert (r["verdict"] == v.SHOWN) == (r["ci95_low"] > 0), (d, r)
+        assert r["ci_level"] == pytest.approx(1 - 2 * alpha)
+
+
+def test_holm_adjusts_the_primaries_and_downgrades_what_does_not_survive():
+    rec = lambda p, verdict="shown": {"primary": True, "p_value": p, "alpha": 0.025, "verdict": verdict,  # noqa
+                                      "text": "t."}
+    fs = [rec(0.001), rec(0.02), rec(0.3, "inconclusive"), {**rec(None), "alpha": None},
+          {**rec(0.0001), "primary": False}]
+    v.holm(fs, "exp")
+    assert [f.get("p_adjusted") for f in fs[:4]] == [pytest.approx(0.003), pytest.approx(0.04),
+                                                     pytest.approx(0.3), None]
+    assert fs[0]["verdict"] == v.SHOWN and fs[1]["verdict"] == v.INCONCLUSIVE and fs[1]["raw_verdict"] == v.SHOWN
+    assert "Holm" in fs[1]["text"] and "p_adjusted" not in fs[4]
+
+
+def test_a_shared_variance_widens_the_interval_and_weakens_the_test():
+    d = np.array([0.010, 0.012, 0.011])
+    plain = v.difference(d, expect="greater", alpha=0.025)
+    shared = v.difference(d, expect="greater", alpha=0.025, extra_var=0.004 ** 2)
+    assert shared["p_value"] > plain["p_value"]
+    assert shared["ci95_high"] - shared["ci95_low"] > plain["ci95_high"] - plain["ci95_low"]
 
 
 def test_paired_rates_mcnemar():

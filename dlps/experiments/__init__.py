@@ -1,17 +1,15 @@
 """The experiments of the study, in report order; each is a folder with one job per file.
 
 dlps/experiments/<name>/
-  spec.py     what it is: SCHEMA of its params section (with its own `seeds`), check(cfg), variants(cfg),
-              VARIANTS_KEY (the params key listing the variants, or None), JUDGE_KEYS (keys only judging reads),
-              METRICS / TABLE_METRICS / TIMINGS (per-seed names), DATASETS (prepared data it trains on),
-              TORCH (uses the device/threads set-up), WORKERS (True: all variants train in one stage whose
-              (variant, seed) jobs run in worker processes)
-  train.py    train(cfg, variant, seeds, ctx) -> {"runs": [per-seed dicts], "history": [rows]}: the only
-              experiment code (with spec.py) that a train stage depends on
-  judge.py    analyze(cfg, runs, paired) -> {"comparisons", "derived"}; findings(cfg, metrics) -> [finding]
-              (dlps.verdicts rules, fixed before the data are seen)
-  figures.py  plot(cfg, metrics, runs, histories, out_dir) -> [figure]
-Titles, questions and "try it" suggestions are report prose, in writeups.yaml beside this file.
+  spec.py     what it is: its params SCHEMA, variants, judging keys, per-seed metric names, datasets
+  train.py    how a variant's seeds train: the only experiment code (with spec.py) that a train stage depends on
+  judge.py    its comparisons and findings (dlps.verdicts rules, fixed before the data are seen)
+  figures.py  its figures, and the DVC plot definitions over them
+  cost.py     (optional) its training FLOPs and bench workload, read by the tools only
+  power.py    (optional) its primaries' power calculations from the pilot, read by dlps.tools.power
+  writeup.yaml, literature.yaml, tiny.yaml: report prose, literature rows, tiny-data params for the tests
+contract.py beside this file lists every part these modules and files define, with its type, default and meaning,
+and is how the framework reads them.
 Modules import torch and matplotlib inside functions, so reading a spec stays cheap.
 """
 
@@ -22,6 +20,7 @@ import importlib
 NAMES = ("overfitting", "dropout", "l2", "early_stopping", "bias_variance", "numpy_rnn", "vanishing_gradients",
          "architectures", "sentiment")
 PARTS = ("spec", "train", "judge", "figures")
+OPTIONAL_PARTS = ("cost", "power")  # its training FLOPs and bench workload; its power calculation (tools only)
 
 
 def part(name: str, which: str):
@@ -30,16 +29,23 @@ def part(name: str, which: str):
 
     if name not in NAMES:
         raise ParamError(f"experiment: got {name!r}; allowed: one of {', '.join(NAMES)}")
-    if which not in PARTS:
-        raise ValueError(f"part must be one of {PARTS}, got {which!r}")
+    if which not in PARTS + OPTIONAL_PARTS:
+        raise ValueError(f"part must be one of {PARTS + OPTIONAL_PARTS}, got {which!r}")
     return importlib.import_module(f"dlps.experiments.{name}.{which}")
 
 
+def has_part(name: str, which: str) -> bool:
+    """Whether the experiment has the (optional) module dlps.experiments.<name>.<which>."""
+    import importlib.util
+
+    return importlib.util.find_spec(f"dlps.experiments.{name}.{which}") is not None
+
+
 def train_stages(params: dict, name: str) -> list[str]:
-    """The DVC stages that train an experiment: one per variant, or one for all when its spec says WORKERS."""
+    """The DVC stages that train an experiment: one per variant, or one for all when its spec says ONE_TRAIN_STAGE."""
+    from dlps.experiments.contract import get
+
     spec = part(name, "spec")
-    if getattr(spec, "WORKERS", False):
-        return [f"train_{name}"]
-    if spec.VARIANTS_KEY is None:
+    if get(spec, "ONE_TRAIN_STAGE") or spec.VARIANTS_KEY is None:
         return [f"train_{name}"]
     return [f"train_{name}@{v}" for v in spec.variants(params[name])]

@@ -6,9 +6,9 @@ from dlps import stats
 from dlps.io import write_json
 from dlps.jobs.runs import load_runs
 from dlps.paths import headline_file, metrics_file
-from dlps.verdicts import VERDICTS
+from dlps.verdicts import VERDICTS, holm
 
-HEADLINE_KEYS = ("verdict", "effect", "ci95_low", "ci95_high", "p_value")
+HEADLINE_KEYS = ("verdict", "effect", "ci95_low", "ci95_high", "p_value", "p_adjusted")
 
 
 def aggregate(spec, judge, cfg: dict, runs: dict[str, list[dict]]) -> dict:
@@ -27,7 +27,8 @@ def aggregate(spec, judge, cfg: dict, runs: dict[str, list[dict]]) -> dict:
 
 def check_findings(name: str, findings: list[dict]) -> None:
     """The framework's invariants: unique ids, a verdict of the three, a rule, at least one primary finding, and
-    no `shown` whose p-value exceeds its α (a programming error, not a user's)."""
+    no `shown` whose p-value (or, for a primary finding, its Holm-adjusted p) is not below its α (a programming error,
+    not a user's)."""
     ids = [f["id"] for f in findings]
     assert len(ids) == len(set(ids)), f"{name}: duplicate finding ids {ids}"
     assert any(f["primary"] for f in findings), f"{name}: no primary finding"
@@ -35,11 +36,20 @@ def check_findings(name: str, findings: list[dict]) -> None:
         assert f["verdict"] in VERDICTS and f["rule"], f"{name}/{f['id']}: bad verdict or rule"
         if f["verdict"] == "shown" and f["p_value"] is not None and f["alpha"] is not None:
             assert f["p_value"] < f["alpha"], f"{name}/{f['id']}: shown with p = {f['p_value']} >= α"
+            if f["primary"]:
+                assert f["p_adjusted"] < f["alpha"], f"{name}/{f['id']}: shown with p_adjusted >= α"
 
 
 def headline(findings: list[dict]) -> dict:
     """The primary findings, five numbers each: what `dvc exp show` shows by default."""
     return {f["id"]: {k: f[k] for k in HEADLINE_KEYS} for f in findings if f["primary"]}
+
+
+def findings_of(name: str, judge, cfg: dict, metrics: dict, runs: dict) -> list[dict]:
+    """The experiment's findings, Holm-adjusted over its primaries and checked against the framework's invariants."""
+    found = holm(judge.findings(cfg, metrics, runs), name)
+    check_findings(name, found)
+    return found
 
 
 def evaluate(params: dict, name: str) -> dict:
@@ -50,8 +60,7 @@ def evaluate(params: dict, name: str) -> dict:
     cfg = params[name]
     runs = load_runs(params, name)
     metrics = {"experiment": name, **aggregate(spec, judge, cfg, runs)}
-    metrics["findings"] = judge.findings(cfg, metrics, runs)
-    check_findings(name, metrics["findings"])
+    metrics["findings"] = findings_of(name, judge, cfg, metrics, runs)
     write_json(metrics_file(name), metrics)
     write_json(headline_file(name), headline(metrics["findings"]))
     return metrics

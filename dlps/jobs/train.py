@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dlps import progress
+from dlps.experiments.contract import get
 from dlps.io import write_csv, write_json
+from dlps.jobs.records import for_stage
 from dlps.paths import PREPARED, history_file, run_file, run_timing_file
 from dlps.schema import ParamError
 
@@ -37,7 +39,7 @@ class Context:
 
 def is_timing(spec, key: str) -> bool:
     """Whether a per-seed key is wall-clock: a name in spec.TIMINGS, or one with a suffix (`_lag100`, `_p5`)."""
-    return any(key == t or key.startswith(t + "_") for t in getattr(spec, "TIMINGS", ()))
+    return any(key == t or key.startswith(t + "_") for t in get(spec, "TIMINGS"))
 
 
 def workers_for(cfg: dict, device: str = "cpu") -> int:
@@ -82,34 +84,73 @@ def _train_group(name: str, variants: list[str], seeds: list[int], ctx: Context,
     return result
 
 
-def _grouped(trainer, name: str, cfg: dict, variants: list[str], ctx: Context, workers: int) -> dict:
+def _grouped(trainer, name: str, cfg: dict, variants: list[str], ctx: Context, workers: int, records=None) -> dict:
     """Every variant's results from the experiment's own job split, seeds in the order of its groups."""
     groups = trainer.groups(cfg, variants)
     jobs = [(name, vs, ss, ctx, (i, len(groups))) for i, (vs, ss) in enumerate(groups, 1)]
+    ids = [{"variants": list(vs), "seeds": list(ss)} for vs, ss in groups]
     results = {v: {"runs": [], "history": []} for v in variants}
-    for part_result in run_jobs(_train_group, jobs, workers):
+    for part_result in run_jobs(_train_group, jobs, workers, records, ids):
         for v, r in part_result.items():
             results[v]["runs"] += r["runs"]
             results[v]["history"] += r["history"]
     return results
 
 
-def run_jobs(fn, jobs: list[tuple], workers: int) -> list:
+def run_jobs(fn, jobs: list[tuple], workers: int, records=None, ids: list[dict] | None = None) -> list:
     """fn(*job) for every job, results in job order: in this process, or in `workers` fresh (spawned) processes.
+    With `records` (dlps.jobs.records.Records) and `ids` (job i's arguments that decide its result, as JSON), a job
+    an interrupted run finished is not run again, and each job's result is kept the moment it finishes.
 
     Spawned, not forked: a forked child would inherit torch's thread pools in an undefined state."""
-    if workers <= 1 or len(jobs) <= 1:
-        return [fn(*job) for job in jobs]
+    results: list = [None] * len(jobs)
+    todo = list(range(len(jobs)))
+    if len(jobs) <= 1:  # nothing to resume: a killed one-job stage has finished nothing
+        records = None
+    if records is not None:
+        ids = [{"fn": fn.__name__, **job_id} for job_id in ids]
+        todo = [i for i in todo if not _reuse(records, ids[i], results, i)]
+        records.report(len(jobs))
+
+    def finished(i: int, result) -> None:
+        results[i] = result
+        if records is not None:
+            records.save(ids[i], result)
+
+    if workers <= 1 or len(todo) <= 1:
+        for i in todo:
+            finished(i, fn(*jobs[i]))
+        return results
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor, as_completed
 
     from dlps.timing import note_workers
 
-    workers = min(workers, len(jobs))
+    workers = min(workers, len(todo))
     note_workers(workers)
+    error = None
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(fn, *job) for job in jobs]
-        return [f.result() for f in futures]
+        futures = {pool.submit(fn, *jobs[i]): i for i in todo}
+        for f in as_completed(futures):  # kept as they finish, not in order: a kill loses only unfinished jobs
+            try:
+                result = f.result()
+            except BaseException as e:  # noqa: BLE001 - re-raised below, once the running jobs are kept
+                if error is None:
+                    error = e
+                    for other in futures:
+                        other.cancel()
+                continue
+            finished(futures[f], result)
+    if error is not None:
+        raise error
+    return results
+
+
+def _reuse(records, job_id: dict, results: list, i: int) -> bool:
+    found, result = records.load(job_id)
+    if found:
+        results[i] = result
+    return found
 
 
 def train(params: dict, name: str, variant: str | None = None) -> None:
@@ -128,15 +169,18 @@ def train(params: dict, name: str, variant: str | None = None) -> None:
     seeds = cfg["seeds"]
     ctx = Context(params, threads=cfg.get("threads", 0))
     workers = workers_for(cfg, params["device"])
-    if hasattr(trainer, "groups"):  # the experiment batches several models per job and says how to split them
-        results = _grouped(trainer, name, cfg, variants, ctx, workers)
+    records = for_stage(params, name, variant, spec.TORCH)
+    if get(trainer, "groups") is not None:  # the experiment batches several models per job and says how to split them
+        results = _grouped(trainer, name, cfg, variants, ctx, workers, records)
     elif workers == 1:  # one call per variant: the experiment may share set-up across its seeds
-        results = {v: _train_variant(trainer, name, cfg, v, ctx, (i, len(variants)))
-                   for i, v in enumerate(variants, 1)}
+        jobs = [(trainer, name, cfg, v, ctx, (i, len(variants))) for i, v in enumerate(variants, 1)]
+        ids = [{"variants": [v], "seeds": list(seeds)} for v in variants]
+        results = dict(zip(variants, run_jobs(_train_variant, jobs, 1, records, ids)))
     else:
         pairs = [(v, s) for v in variants for s in seeds]
         jobs = [(name, v, s, ctx, (i, len(pairs))) for i, (v, s) in enumerate(pairs, 1)]
-        done = iter(run_jobs(_train_job, jobs, workers))
+        ids = [{"variants": [v], "seeds": [s]} for v, s in pairs]
+        done = iter(run_jobs(_train_job, jobs, workers, records, ids))
         results = {}
         for v in variants:
             parts = [next(done) for _ in seeds]
@@ -147,4 +191,9 @@ def train(params: dict, name: str, variant: str | None = None) -> None:
         timings = [{k: x for k, x in row.items() if k == "seed" or is_timing(spec, k)} for row in result["runs"]]
         write_json(run_file(name, v), {"experiment": name, "variant": v, "runs": runs})
         write_json(run_timing_file(name, v), {"experiment": name, "variant": v, "runs": timings})
-        write_csv(history_file(name, v), result["history"])  # empty when the experiment has no curves
+        if get(spec, "CURVES"):
+            write_csv(history_file(name, v), result["history"])
+        else:  # no file at all: an empty CSV declared as a DVC output draws a warning on every run
+            assert not result["history"], f"{name} writes history rows but its spec says CURVES = False"
+    if records is not None:  # every output is written: the records were used, or are stale
+        records.clear()

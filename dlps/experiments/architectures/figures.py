@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from dlps.experiments.architectures.spec import CONFIGS, MODELS, lag_key
-from dlps.report_text import fmt
+from dlps.fmt import fmt
 from dlps.tasks import ADDING_BASELINE_MSE
 
 
@@ -22,6 +22,9 @@ STYLE = {"rnn": ("C3", "-"), "lstm": ("C0", "-"), "gru": ("C2", "-"),
 def _ref_lines(ax, thr: float) -> None:
     ax.axhline(thr, color="k", ls=":", lw=1, label=f"success threshold {fmt(thr)}")
     ax.axhline(ADDING_BASELINE_MSE, color="0.5", ls="--", lw=1, label="always predict 1 (1/6)")
+
+
+PLOTS = ["mse_vs_lag.png", "ablations.png", {"history": {"x": "step", "y": "val_mse"}}]
 
 
 def plot(cfg: dict, m: dict, runs: dict, histories: dict, out_dir) -> list[dict]:

@@ -1,5 +1,7 @@
-"""How the architectures experiment is judged: exact tests on success rates (Clopper–Pearson, McNemar) and paired
-tests with an equivalence margin on log10 test MSE for the ablations, all fixed before the data are seen."""
+"""How the architectures experiment is judged (docs/protocol.md): the primary question by paired t-tests on log10
+test MSE (the continuous metric behind success), gated cell minus RNN; exact tests on success rates beside it
+(Clopper–Pearson, McNemar); ablations by paired tests with an equivalence margin, all fixed before the data are
+seen."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import math
 import numpy as np
 
 from dlps.experiments.architectures.spec import LAG_METRICS, MODELS, lag_key, parent
-from dlps.report_text import fmt, fmt_p
+from dlps.fmt import fmt, fmt_p
 from dlps.tasks import ADDING_BASELINE_MSE
 from dlps.verdicts import all_of, difference, finding, rate, rates_paired
 
@@ -77,7 +79,7 @@ def findings(cfg: dict, m: dict, runs: dict) -> list[dict]:
     thr = cfg["success_mse"]
     where = (f"At lag {L} (success: test MSE < {fmt(thr)} at the best-validation checkpoint; always predicting 1 "
              f"scores {fmt(ADDING_BASELINE_MSE)})")
-    out = [_gated_vs_rnn(where, ok, mse, n, alpha)]
+    out = [_gated_vs_rnn(cfg, L, runs, mse, n), _gated_vs_rnn_success(where, ok, mse, n, alpha)]
     for v in MODELS:
         expect = "below" if v == "rnn" else "above"
         res = rate(ok[v], threshold=MOST, alpha=alpha, expect=expect)
@@ -93,7 +95,29 @@ def findings(cfg: dict, m: dict, runs: dict) -> list[dict]:
     return out
 
 
-def _gated_vs_rnn(where: str, ok: dict, mse: dict, n: int, alpha: float) -> dict:
+def _gated_vs_rnn(cfg: dict, L: int, runs: dict, mse: dict, n: int) -> dict:
+    """LSTM and GRU each reach a lower log10 test MSE than the RNN on the same seeds: one-sided paired t-tests,
+    both required (intersection–union); refuted if either is significantly worse or shown within the margin."""
+    alpha, margin, key = cfg["alpha"], cfg["margin_log10"], lag_key("log10_test_mse", L)
+    parts = {f"{c.upper()} − RNN": difference(_col(runs, c, key), _col(runs, "rnn", key), expect="less", alpha=alpha,
+                                              test="t", margin=margin, what=f"log10 test MSE, {c} − rnn")
+             for c in ("lstm", "gru")}
+    res = all_of(parts, "LSTM and GRU each have a lower log10 test MSE than the vanilla RNN, paired by seed")
+    each = "; ".join(f"{k}: {fmt(p['effect'])} decades [95% CI {fmt(p['ci95_low'])}, {fmt(p['ci95_high'])}] "
+                     f"({fmt_p(p['p_expected'])}; median test MSE {_geo(mse[k.split()[0].lower()])} vs "
+                     f"{_geo(mse['rnn'])})" for k, p in parts.items())
+    return finding("gated_vs_rnn", "LSTM and GRU learn the long lag where the vanilla RNN does not (lower test MSE)",
+                   res, (
+        f"At lag {L}, log10 test MSE at the best-validation checkpoint, gated cell minus RNN, paired over {n} seeds "
+        f"(one-sided paired t-tests at α = {alpha}; refuted if a TOST puts the difference within ±{margin:g} "
+        f"decades): {each}. "
+        + {"shown": "Both gated cells reach a significantly lower test MSE than the RNN.",
+           "refuted": "A gated cell is significantly worse than the RNN, or shown within the margin of it: refuted.",
+           "inconclusive": "Not significant for both: inconclusive."}[res["verdict"]]),
+        primary=True, unit="decades (log10 test MSE, gated − RNN)")
+
+
+def _gated_vs_rnn_success(where: str, ok: dict, mse: dict, n: int, alpha: float) -> dict:
     """LSTM and GRU each succeed on more seeds than the RNN, by the exact McNemar test (intersection-union)."""
     parts = {f"{c.upper()} vs RNN": rates_paired(ok[c], ok["rnn"], alpha=alpha, what=f"{c.upper()} vs RNN success")
              for c in ("lstm", "gru")}
@@ -103,14 +127,14 @@ def _gated_vs_rnn(where: str, ok: dict, mse: dict, n: int, alpha: float) -> dict
     tests = "; ".join(f"{k}: {p['discordant'][0]} seeds where only the gated cell succeeds, {p['discordant'][1]} "
                       f"where only the RNN does ({fmt_p(p['p_value'])})" for k, p in parts.items())
     few = max(sum(p["discordant"]) for p in parts.values()) < need
-    return finding("gated_vs_rnn", "LSTM and GRU succeed where the vanilla RNN fails", res, (
+    return finding("gated_vs_rnn_success", "LSTM and GRU succeed on seeds where the vanilla RNN fails", res, (
         f"{where}, successes over {n} seeds: {rates}. Exact McNemar tests at α = {alpha}, one-sided: {tests}. "
         + {"shown": "Both gated cells succeed where the RNN fails, significantly.",
            "refuted": "The RNN succeeds where a gated cell fails, significantly: refuted.",
            "inconclusive": "Not significant for both: inconclusive."
            + (f" The exact test needs at least {need} seeds where exactly one model succeeds to reach p < {alpha}; "
               f"{n} seeds cannot give that." if few else "")}[res["verdict"]]),
-        primary=True, scale=100, unit="pp (success rate, gated − RNN)")
+        scale=100, unit="pp (success rate, gated − RNN)")
 
 
 def _ablation(cfg: dict, v: str, L: int, runs: dict, ok: dict, mse: dict, n: int) -> dict:
@@ -146,7 +170,7 @@ def _old_claim(where: str, ok: dict, n: int, alpha: float) -> dict:
         "Accuracy is not defined for the adding problem (a regression task), so the claim is read as a success rate "
         f"of at least {100 * CLAIMED_RATE:g}% of seeds. {where}: "
         + ", ".join(f"{k} {_rate_text(p)}" for k, p in parts.items())
-        + f"; rule: each exact {100 * (1 - alpha):g}% interval entirely above {CLAIMED_RATE:g}. "
+        + f"; rule: each exact {100 * (1 - 2 * alpha):g}% interval entirely above {CLAIMED_RATE:g}. "
         + {"shown": "It holds in this reading.", "refuted": "A rate lies significantly below 95%: it does not hold.",
            "inconclusive": "The intervals reach below 95%: inconclusive." + _needs(any_part)}[res["verdict"]]),
         scale=100, unit="% of seeds")

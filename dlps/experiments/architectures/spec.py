@@ -38,7 +38,7 @@ TABLE_METRICS = ("test_mse", "success", "steps_to_success", "params", "ms_per_st
 LAG_METRICS = METRICS + ("best_val_mse", "steps")
 DATASETS = ()
 TORCH = True
-WORKERS = True
+ONE_TRAIN_STAGE = True
 TEST_SCORED = ("Once per configuration, lag and seed, after training, with the weights of the best validation "
                "evaluation; test data never choose a checkpoint, a stop or a setting.")
 

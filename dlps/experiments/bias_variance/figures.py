@@ -14,6 +14,9 @@ def _geometric(values) -> dict:
     return {k: 10 ** s[k] for k in ("mean", "ci95_low", "ci95_high")}
 
 
+PLOTS = ["decomposition.png", "double_descent.png"]
+
+
 def plot(cfg: dict, m: dict, runs: dict, histories: dict, out_dir) -> list[dict]:
     """bias², variance, noise and total against degree; the double-descent curve with the threshold marked."""
     import matplotlib.pyplot as plt

@@ -8,7 +8,7 @@ import numpy as np
 
 from dlps import stats
 from dlps.experiments.bias_variance.spec import DD_PERCENT, DEGREES, THRESHOLD, VARIANT, p_grid
-from dlps.report_text import fmt, fmt_p
+from dlps.fmt import fmt, fmt_p
 from dlps.verdicts import all_of, difference, equivalence, finding, rate
 
 LOW, HIGH = DEGREES[0], DEGREES[-1]

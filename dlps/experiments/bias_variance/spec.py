@@ -11,7 +11,8 @@ VARIANTS_KEY = None  # one fixed variant: every seed's row holds both sweeps
 JUDGE_KEYS = ("alpha", "identity_margin")
 DATASETS = ()
 TORCH = False
-WORKERS = False
+CURVES = False  # Monte Carlo replicates, no training curve: no history file
+ONE_TRAIN_STAGE = False
 TEST_SCORED = ("once per fitted model, right after fitting, on test points each replicate draws fresh; nothing is "
                "fitted on them, but the best degree and the double-descent peak are read off these test errors, "
                "which are what the experiment measures")

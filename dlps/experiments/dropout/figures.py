@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from dlps.experiments.dropout.spec import variants
-from dlps.report_text import fmt
+from dlps.fmt import fmt
 
 
 def mean_curve(rows: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
@@ -14,6 +14,9 @@ def mean_curve(rows: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
     curves = [[float(r[key]) for r in rows if int(r["seed"]) == s] for s in seeds]
     n = min(len(c) for c in curves)
     return np.arange(1, n + 1), np.mean([c[:n] for c in curves], axis=0)
+
+
+PLOTS = ["loss_curves.png", "acc_gap_vs_p.png", {"history": {"x": "epoch", "y": "val_loss"}}]
 
 
 def plot(cfg: dict, m: dict, runs: dict, histories: dict, out_dir) -> list[dict]:

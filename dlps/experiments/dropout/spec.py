@@ -7,7 +7,7 @@ from dlps.schema import Choice, Float, Int, ListOf, ParamError, Section, SEEDS
 
 NAME = "dropout"
 VARIANTS_KEY = "p"
-JUDGE_KEYS = ("alpha",)
+JUDGE_KEYS = ("alpha", "min_gain", "min_gap_change")
 # Per-seed values. gap = train − test accuracy; loss_gap = test − train cross-entropy (both eval mode, final
 # weights): with train accuracy 1.0 the accuracy gap is just the test error, the loss gap is not.
 METRICS = ("test_acc", "test_loss", "train_loss", "loss_gap", "gap", "train_acc", "val_acc", "best_val_epoch",
@@ -16,7 +16,7 @@ TABLE_METRICS = ("test_acc", "train_acc", "val_acc", "loss_gap", "test_acc_best_
 TIMINGS = ()
 DATASETS = ("mnist",)
 TORCH = True
-WORKERS = False
+ONE_TRAIN_STAGE = False
 TEST_SCORED = ("twice per run, after training ends: at the final weights (test_acc, test_loss: the reported "
                "result) and at the best-validation-loss weights (test_acc_best_val, shown for comparison only); "
                "nothing is chosen on test data (the best p is chosen on validation accuracy)")
@@ -48,6 +48,8 @@ SCHEMA = Section({
     "momentum": Float(0, 1, hi_open=True),
     "precision": Choice(PRECISIONS),
     "alpha": Float(0, 0.5, lo_open=True),
+    "min_gain": Float(0, 1, lo_open=True),
+    "min_gap_change": Float(0, lo_open=True),
 })
 
 

@@ -6,13 +6,16 @@ from __future__ import annotations
 import numpy as np
 
 from dlps.experiments.early_stopping.spec import VARIANT
-from dlps.report_text import fmt
+from dlps.fmt import fmt
 
 
 def _curves(rows: list[dict], seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     mine = [r for r in rows if int(r["seed"]) == seed]
     return (np.array([int(r["epoch"]) for r in mine]), np.array([float(r["val_loss"]) for r in mine]),
             np.array([float(r["train_loss"]) for r in mine]))
+
+
+PLOTS = ["val_loss.png", "saved_vs_acc.png"]
 
 
 def plot(cfg: dict, m: dict, runs: dict, histories: dict, out_dir) -> list[dict]:

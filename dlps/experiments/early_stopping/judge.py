@@ -8,7 +8,7 @@ import numpy as np
 
 from dlps import stats
 from dlps.experiments.early_stopping.spec import CLAIM_RANGE, PER_PATIENCE, TEST_SCORED, VARIANT
-from dlps.report_text import fmt, fmt_p
+from dlps.fmt import fmt, fmt_p
 from dlps.verdicts import CLAIM_OF, all_of, difference, finding, noninferiority, within
 
 

@@ -20,7 +20,7 @@ METRICS = ("epochs_full", "best_epoch_full", "val_loss_rise", "test_acc_full", "
 TABLE_METRICS = METRICS
 DATASETS = ("fashion_mnist",)
 TORCH = True
-WORKERS = False
+ONE_TRAIN_STAGE = False
 TEST_SCORED = ("2 + len(patience) times per seed, all after the one full run: at its final weights "
                "(test_acc_full), at its best-validation-loss weights (test_acc_best_full) and at each patience's "
                "restored weights (test_acc_restored_p<k>); stopping and restoring are decided on validation loss "

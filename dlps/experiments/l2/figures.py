@@ -33,6 +33,9 @@ def _lam_axis(ax, order: list[str], zero_x: float) -> None:
 
 
 
+PLOTS = ["acc_vs_lam.png", "weight_norm_vs_lam.png"]
+
+
 def plot(cfg: dict, m: dict, runs: dict, histories: dict, out_dir) -> list[dict]:
     """Accuracy vs λ, weight norm vs λ, training curves per λ, and weight histograms λ = 0 vs λ*."""
     import matplotlib.pyplot as plt

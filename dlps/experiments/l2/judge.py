@@ -1,12 +1,12 @@
-"""How the L2 experiment is judged: one-sided paired t-tests over seeds at α, fixed in advance; λ* is chosen on
-validation accuracy, the claimed λ is fixed in params."""
+"""How the L2 experiment is judged: one-sided paired t-tests over seeds at α with a smallest effect of interest,
+fixed in advance (docs/protocol.md); λ* is chosen on validation accuracy, the claimed λ is fixed in params."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from dlps.experiments.l2.spec import TEST_SCORED, base as base_of, ordered
-from dlps.report_text import fmt, fmt_p
+from dlps.fmt import fmt, fmt_p
 from dlps.verdicts import all_of, difference, finding
 
 PP = dict(scale=100, unit="pp")
@@ -18,6 +18,12 @@ def _col(runs: dict, variant: str, metric: str) -> np.ndarray:
 
 def _mean(runs: dict, variant: str, metric: str) -> float:
     return float(np.mean(_col(runs, variant, metric)))
+
+
+def _relative_drop(runs: dict, a: str, b: str) -> np.ndarray:
+    """Per seed, the share of ‖W‖ at λ = a that is gone at the next larger λ = b."""
+    wa, wb = _col(runs, a, "weight_norm"), _col(runs, b, "weight_norm")
+    return (wa - wb) / wa
 
 
 def best_lam(cfg: dict, runs: dict) -> str:
@@ -57,20 +63,26 @@ def findings(cfg: dict, m: dict, runs: dict) -> list[dict]:
     best, largest = d["best_lam"], order[-1]
     out = []
 
-    parts = {f"{a} > {b}": difference(_col(runs, a, "weight_norm"), _col(runs, b, "weight_norm"), expect="greater",
-                                      alpha=alpha, what=f"‖W‖ at λ = {a} − at λ = {b}")
+    drop = cfg["min_norm_drop"]
+    parts = {f"{a} > {b}": difference(_relative_drop(runs, a, b) - drop, expect="greater", alpha=alpha,
+                                      what=f"relative drop of ‖W‖ from λ = {a} to λ = {b} − {drop:g}")
              for a, b in zip(order, order[1:])}
-    mono = all_of(parts, "the final weight norm is lower at each larger λ")
-    steps = "; ".join(f"λ {k.replace(' > ', ' → ')}: {fmt(-p['effect'])} ({fmt_p(p['p_value'])}, {p['verdict']})"
-                      for k, p in parts.items())
-    out.append(finding("weight_norm_decreases", "The final weight norm decreases at every step of λ", mono, (
+    mono = all_of(parts, f"the final weight norm is at least {100 * drop:g}% lower at each larger λ")
+    mono |= {k: mono[k] + drop for k in ("effect", "ci95_low", "ci95_high")}  # read as the drop itself
+    steps = "; ".join(f"λ {k.replace(' > ', ' → ')}: drop {fmt(100 * (p['effect'] + drop))}% [95% CI "
+                      f"{fmt(100 * (p['ci95_low'] + drop))}, {fmt(100 * (p['ci95_high'] + drop))}] "
+                      f"({fmt_p(p['p_value'])}, {p['verdict']})" for k, p in parts.items())
+    out.append(finding("weight_norm_decreases", f"The final weight norm falls by at least {100 * drop:g}% at every "
+                                                "step of λ", mono, (
         f"Final weight norm ‖W‖ (mean over {len(m['seeds'])} seeds): "
         + ", ".join(f"λ = {k}: {fmt(v[k]['weight_norm']['mean'])}" for k in order)
-        + f". Paired change at each step (one-sided paired t-tests at α = {alpha}): {steps}. "
-        + {"shown": "It decreases significantly at every step.",
-           "refuted": "At some step it increases significantly: a monotone decrease is refuted.",
-           "inconclusive": "Not every step is a significant decrease: monotone decrease is not shown."}[
-            mono["verdict"]]), primary=True))
+        + f". Relative drop at each step, paired by seed, against the smallest drop of interest, {100 * drop:g}% "
+          f"(one-sided one-sample t-tests at α = {alpha}): {steps}. "
+        + {"shown": f"It falls by more than {100 * drop:g}% at every step.",
+           "refuted": f"At some step it falls by significantly less than {100 * drop:g}% (or rises): a material "
+                      "decrease at every step is refuted.",
+           "inconclusive": f"Not every step is shown to drop by more than {100 * drop:g}%: inconclusive."}[
+            mono["verdict"]]), primary=True, scale=100, unit="% (relative drop of ‖W‖ at the weakest step)"))
 
     under = difference(_col(runs, largest, "train_acc"), _col(runs, base, "train_acc"), expect="less", alpha=alpha,
                        what=f"train accuracy, λ = {largest} − λ = {base}")
@@ -83,18 +95,21 @@ def findings(cfg: dict, m: dict, runs: dict) -> list[dict]:
            "refuted": "It fits the training data significantly better.",
            "inconclusive": f"Lower training accuracy is not shown at α = {alpha}."}[under["verdict"]]), **PP))
 
+    delta = cfg["min_gain"]
     beats = difference(_col(runs, best, "test_acc"), _col(runs, base, "test_acc"), expect="greater", alpha=alpha,
-                       what=f"test accuracy, λ* = {best} − λ = {base}")
+                       margin=delta, what=f"test accuracy, λ* = {best} − λ = {base}")
     per_seed = ", ".join(d["best_lam_per_seed"])
     out.append(finding("beats_baseline", f"The λ chosen on validation (λ* = {best}) beats λ = {base} on test "
                                          "accuracy", beats, (
         f"λ* = {best} has the highest mean validation accuracy (each seed's own choice: {per_seed}). "
         + (f"Its test accuracy minus that of λ = {base}: {fmt(100 * beats['effect'])} pp [95% CI "
            f"{fmt(100 * beats['ci95_low'])}, {fmt(100 * beats['ci95_high'])}] ({fmt_p(beats['p_value'])}, "
-           f"one-sided paired t-test over {beats['n']} seeds). " if best != base else
+           f"one-sided paired t-test over {beats['n']} seeds; TOST against ±{fmt(100 * delta)} pp, the smallest gain "
+           f"of interest, {fmt_p(beats['tost_p_value'])}). " if best != base else
            "That is the unregularised model: no λ > 0 improves validation accuracy. ")
         + {"shown": f"L2 improves test accuracy significantly at α = {alpha}.",
-           "refuted": f"λ* is significantly worse than λ = {base} on test.",
+           "refuted": f"λ* is significantly worse than λ = {base} on test, or its gain is shown smaller than "
+                      f"{fmt(100 * delta)} pp.",
            "inconclusive": f"An improvement over λ = {base} is not shown at α = {alpha}."}[beats["verdict"]]),
         primary=True, **PP))
     out.append(_old_claim(cfg, runs, d, alpha))

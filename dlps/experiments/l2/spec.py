@@ -7,13 +7,13 @@ from dlps.schema import Bool, Choice, Float, Int, ListOf, ParamError, Section, S
 
 NAME = "l2"
 VARIANTS_KEY = "lam"
-JUDGE_KEYS = ("alpha", "claim_lam")
+JUDGE_KEYS = ("alpha", "claim_lam", "min_gain", "min_norm_drop")
 METRICS = ("val_acc", "test_acc", "train_acc", "gap", "weight_norm", "test_loss", "train_loss")
 TABLE_METRICS = ("val_acc", "test_acc", "train_acc", "weight_norm")
 TIMINGS = ()
 DATASETS = ("cifar10",)
 TORCH = True
-WORKERS = False
+ONE_TRAIN_STAGE = False
 TEST_SCORED = ("once per run (every λ and seed), at the final weights after the last epoch (test_acc, "
                "test_loss); λ* is chosen on validation accuracy, and the claimed λ is fixed in params, so no "
                "choice is made on test data")
@@ -55,6 +55,8 @@ SCHEMA = Section({
     "channels_last": Bool(),
     "train_eval_size": Int(1),
     "alpha": Float(0, 0.5, lo_open=True),
+    "min_gain": Float(0, 1, lo_open=True),
+    "min_norm_drop": Float(0, 1, lo_open=True),
 })
 
 

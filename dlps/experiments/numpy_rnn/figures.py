@@ -6,7 +6,7 @@ import numpy as np
 
 from dlps import stats
 from dlps.experiments.numpy_rnn.spec import LN2, VARIANT
-from dlps.report_text import fmt
+from dlps.fmt import fmt
 
 
 def _by_step(rows: list[dict], key: str) -> tuple[list[int], list[dict]]:
@@ -37,6 +37,9 @@ def _sample_text(cfg: dict, samples: list[dict], width: int = 96) -> str:
             lines += textwrap.wrap(line, width) or [""]
         blocks.append(f"── temperature {s['temperature']:g} ──\n" + "\n".join(lines))
     return "\n\n".join(blocks)
+
+
+PLOTS = [{"history": {"x": "step", "y": ["train_loss", "val_loss"]}}]
 
 
 def plot(cfg: dict, m: dict, runs: dict, histories: dict, out_dir) -> list[dict]:

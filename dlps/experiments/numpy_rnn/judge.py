@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from dlps.experiments.numpy_rnn.spec import LN2, VARIANT
-from dlps.report_text import fmt, fmt_p
+from dlps.fmt import fmt, fmt_p
 from dlps.verdicts import check, difference, finding
 
 

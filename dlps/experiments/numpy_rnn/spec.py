@@ -13,7 +13,7 @@ JUDGE_KEYS = ("bar", "agree_tol", "alpha")
 DATASET = "tinyshakespeare"
 DATASETS = (DATASET,)
 TORCH = True  # the PyTorch twin
-WORKERS = False
+ONE_TRAIN_STAGE = False
 TEST_SCORED = ("once, after the last training step: the final weights and the unigram/bigram baselines on the last "
                "test_fraction of the text; the validation part before it is scored every eval_every steps for the "
                "loss curves only")

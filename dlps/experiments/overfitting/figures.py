@@ -7,6 +7,9 @@ import numpy as np
 from dlps.experiments.overfitting.train import fit, sample, target
 
 
+PLOTS = ["mse_vs_degree.png", "fits.png"]
+
+
 def plot(cfg: dict, m: dict, runs: dict, histories: dict, out_dir) -> list[dict]:
     """Fitted curves for the first seed, and train/test MSE against degree with 95% CI bands."""
     import matplotlib.pyplot as plt

@@ -10,6 +10,7 @@ JUDGE_KEYS = ("alpha",)
 METRICS = ("train_mse", "test_mse")
 DATASETS = ()
 TORCH = False
+CURVES = False  # one fit per seed, no training curve: no history file
 
 SCHEMA = Section({
     "seeds": SEEDS,

@@ -16,6 +16,9 @@ def _curve(rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     return np.arange(1, k + 1), np.mean([x[:k] for x in curves], axis=0)
 
 
+PLOTS = ["val_acc.png", "confusion.png"]
+
+
 def plot(cfg: dict, m: dict, runs: dict, histories: dict, out_dir) -> list[dict]:
     """Validation accuracy per epoch (the TF-IDF baselines as lines), the chosen model's confusion matrix, and its
     most confidently right and wrong test reviews."""

@@ -15,7 +15,7 @@ TFIDF = (BASELINE, SAME_TEXT)
 N_TRAIN = 25_000
 DATASETS = ("imdb",)
 TORCH = True
-WORKERS = True
+ONE_TRAIN_STAGE = True
 TEST_SCORED = ("Test reviews are scored once per model and seed, after all fitting and selection: TF-IDF at the C "
                "with the best validation accuracy, each recurrent model with the weights of its best validation "
                "epoch; no choice (C, epoch, early stop, model) ever reads test data.")

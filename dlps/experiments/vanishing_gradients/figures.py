@@ -26,6 +26,9 @@ def _mean_curves(histories: dict) -> dict:
     return curves
 
 
+PLOTS = ["gradient_vs_distance.png", "rate_vs_log_rho.png"]
+
+
 def plot(cfg: dict, m: dict, runs: dict, histories: dict, out_dir) -> list[dict]:
     """Gradient norm against distance (init sweep; init vs trained), and fitted rate against ln ρ."""
     import matplotlib.pyplot as plt

@@ -6,7 +6,7 @@ from dlps.schema import SEEDS, Float, Int, ListOf, ParamError, Section
 
 NAME = "vanishing_gradients"
 VARIANTS_KEY = None  # the three cells are fixed (the findings compare them); all train in one stage with workers
-JUDGE_KEYS = ("alpha",)
+JUDGE_KEYS = ("alpha", "rate_rel_margin")
 CELLS = ("rnn", "lstm", "gru")
 # per (cell, ρ, length) measurement at init, stored as <key(...)>_<field> in every per-seed row
 FIELDS = {"rnn": ("log10_ratio", "slope", "early_rate", "tanh_rms", "early_tanh_rms", "predicted_rate"),
@@ -23,7 +23,7 @@ TABLE_METRICS = ("trained_log10_ratio", "trained_mse", "steps", "matched_log10_r
 TIMINGS = ()
 DATASETS = ()
 TORCH = True
-WORKERS = True
+ONE_TRAIN_STAGE = True
 TEST_SCORED = ("No test set: each trained model's MSE and gradient profile are measured once, after training, on "
                "the seed's fixed probe batch (never used to train or to stop); a separate validation batch decides "
                "when training stops.")
@@ -46,6 +46,7 @@ SCHEMA = Section({
     "eval_every": Int(1, 1_000_000),
     "target_mse": Float(0, lo_open=True),
     "alpha": Float(0, 0.5, lo_open=True),
+    "rate_rel_margin": Float(0, lo_open=True),
 })
 
 

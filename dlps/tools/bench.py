@@ -1,4 +1,5 @@
-"""Measure this machine's matmul ceilings and each model family's training throughput against them."""
+"""Measure this machine's matmul ceilings and each model family's training throughput against them (the models and
+their sizes from each experiment's cost.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import statistics
 import subprocess
 import sys
 import time
+
+from dlps.models.flops import GATES
 
 
 def _median_time(fn, repeats: int = 5, warmup: int = 1) -> float:
@@ -110,9 +113,6 @@ def recurrent_regressor(kind: str, hidden: int, length: int, batch: int, input_s
     return _rates(batch, 3 * 2 * GATES[kind] * hidden * (input_size + hidden) * length * batch, step)
 
 
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}
-
-
 def text_classifier(kind: str, vocab: int, embed: int, hidden: int, length: int, batch: int, bf16: bool) -> dict:
     """The sentiment model's training step on full-length batches (embedding, one LSTM/GRU, linear read-out):
     gates·2H(E+H) FLOPs per token forward, ×3 for training."""
@@ -162,63 +162,37 @@ def dvc_overhead() -> dict:
             "import_torch_s": timed([sys.executable, "-c", "import torch"])}
 
 
+MODELS = {"mlp": mlp, "cnn": cnn, "recurrent_regressor": recurrent_regressor, "text_classifier": text_classifier,
+          "numpy_rnn": numpy_rnn}  # what an experiment's bench_workloads may name
+
+
+def costs() -> list:
+    """(name, cost module) of every experiment that has a cost.py, in report order."""
+    from dlps.experiments import NAMES, has_part, part
+
+    return [(name, part(name, "cost")) for name in NAMES if has_part(name, "cost")]
+
+
 def workloads(params: dict, threads: int) -> list[tuple]:
-    """(name, precision, threads, measure) for each model family, at the experiments' params: the thread count
-    each experiment's stage uses (one for the one-thread recurrent models) and its precision."""
-    d, l2, s, a, r = (params[k] for k in ("dropout", "l2", "sentiment", "architectures", "numpy_rnn"))
-    cnn_precision, text_precision = l2["precision"], s["precision"]
-    lag = max(a["lags"])
-    one = s["threads"] or threads
-    return [
-        (f"MLP 784-{'-'.join(map(str, d['hidden']))}-10, batch {d['batch_size']} (dropout)", "fp32", threads,
-         lambda: mlp([784, *d["hidden"], 10], d["batch_size"], False)),
-        (f"SmallCNN {l2['channels']}, hidden {l2['hidden']}, batch {l2['batch_size']} (l2)", "fp32", threads,
-         lambda: cnn(l2["channels"], l2["hidden"], l2["batch_size"], False, False)),
-        (f"SmallCNN {l2['channels']}, hidden {l2['hidden']}, batch {l2['batch_size']}"
-         f"{', channels_last' if l2['channels_last'] else ''} (l2)", cnn_precision, threads,
-         lambda: cnn(l2["channels"], l2["hidden"], l2["batch_size"], l2["precision"] == "bf16", l2["channels_last"])),
-        (f"LSTM embed {s['embed_dim']}, hidden {s['hidden']}, length {s['max_len']}, batch {s['batch_size']} "
-         "(sentiment)", text_precision, one,
-         lambda: text_classifier("lstm", s["vocab_size"], s["embed_dim"], s["hidden"], s["max_len"], s["batch_size"],
-                                 s["precision"] == "bf16")),
-        (f"GRU embed {s['embed_dim']}, hidden {s['hidden']}, length {s['max_len']}, batch {s['batch_size']} "
-         "(sentiment)", text_precision, one,
-         lambda: text_classifier("gru", s["vocab_size"], s["embed_dim"], s["hidden"], s["max_len"], s["batch_size"],
-                                 s["precision"] == "bf16")),
-        (f"LSTM hidden {a['hidden']}, length {lag}, batch {a['batch']} (architectures)", "fp32",
-         a["threads"] or threads, lambda: recurrent_regressor("lstm", a["hidden"], lag, a["batch"])),
-        (f"NumPy char-RNN vocab 65, hidden {r['hidden']}, length {r['seq_len']}, batch {r['batch']} (numpy_rnn)",
-         "fp32", r["threads"] or threads, lambda: numpy_rnn(65, r["hidden"], r["seq_len"], r["batch"])),
-    ]
+    """(name, precision, threads, measure) for each model family, from the experiments' bench_workloads at their
+    params: the thread count each experiment's stage uses (one for the one-thread recurrent models) and its
+    precision."""
+    from dlps.experiments.contract import get
+
+    rows = []
+    for name, cost in costs():
+        listed = get(cost, "bench_workloads")
+        for label, precision, n, model, args in (listed(params[name], threads) if listed else []):
+            rows.append((label, precision, n, lambda model=model, args=args: MODELS[model](*args)))
+    return rows
 
 
 def precision_check(params: dict) -> dict | None:
-    """The l2 experiment's CNN at λ = 0 over its seeds, trained in fp32 and in the precision the experiment uses
-    (with its channels_last setting), paired by seed (same split, initial weights and batch order): is the
-    accuracy difference within the seeds' noise? None when l2 already runs in fp32."""
-    from dlps import stats
-    from dlps.experiments.l2.train import run_seed
-    from dlps.jobs.train import Context
-    from dlps.training import train_per_seed
+    """The fp32-vs-bf16 check of the experiment whose cost.py has one (the l2 CNN), or None."""
+    from dlps.experiments.contract import get
 
-    cfg = params["l2"]
-    low = cfg["precision"]
-    if low == "fp32":
-        return None
-    seeds, ctx = cfg["seeds"], Context(params)
-
-    def runs_at(c: dict) -> list[dict]:
-        rt = ctx.runtime(c["precision"], key="l2.precision")
-        return train_per_seed(ctx, "cifar10", c, seeds, "l2",
-                              lambda data, seed: run_seed(c, 0.0, data, seed, rt))["runs"]
-
-    runs = {"fp32": runs_at(cfg | {"precision": "fp32", "channels_last": False}), low: runs_at(cfg)}
-    out = {"experiment": "l2", "lam": 0.0, "seeds": seeds, "precision": low}
-    for metric in ("val_acc", "test_acc"):
-        lo, ref = ([r[metric] for r in runs[k]] for k in (low, "fp32"))
-        out[metric] = {"fp32": stats.summarize(ref), "bf16": stats.summarize(lo),
-                       "bf16_minus_fp32": stats.paired_test(lo, ref) if len(seeds) > 1 else None}
-    return out
+    checks = [get(cost, "precision_check") for _, cost in costs()]
+    return next((check(params) for check in checks if check), None)
 
 
 def run(params: dict, threads: int, check_precision: bool = True) -> dict:

@@ -9,8 +9,12 @@ import tempfile
 import time
 from pathlib import Path
 
-TORCH_EXPERIMENTS = ("vanishing_gradients", "architectures", "numpy_rnn", "dropout", "early_stopping", "l2",
-                     "sentiment")
+
+def torch_experiments() -> list[str]:
+    """The experiments whose spec says TORCH, in report order."""
+    from dlps.experiments import NAMES, part
+
+    return [name for name in NAMES if part(name, "spec").TORCH]
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from dlps.errors import UserError
-from dlps.sweep_job import PointJob, run_point, tool
+from dlps.tools.sweep_job import PointJob, run_point, tool
 
 KEY = re.compile(r"^\+?(?:[\w.\-/]+:)?[A-Za-z_][\w.\-\[\]]*$")  # [file:]key, as `dvc exp run -S` takes it
 MAX_NAME = 80

@@ -1,4 +1,4 @@
-"""Number formatting shared by findings sentences and report tables."""
+"""Number formatting shared by findings sentences (judging), figures and the report: a foundation, not report code."""
 
 from __future__ import annotations
 
@@ -18,9 +18,3 @@ def fmt(x: float, digits: int = 3) -> str:
 
 def fmt_p(p: float) -> str:
     return "p < 1e-300" if p == 0 else f"p = {p:.2g}" if p >= 1e-3 else f"p = {p:.1e}"
-
-
-def summary_text(s: dict, digits: int = 3, scale: float = 1.0, unit: str = "") -> str:
-    """'mean [lo, hi]' for a summarize() dict (optionally scaled, e.g. ×100 for percent)."""
-    return (f"{fmt(s['mean'] * scale, digits)}{unit} [95% CI {fmt(s['ci95_low'] * scale, digits)}, "
-            f"{fmt(s['ci95_high'] * scale, digits)}]")

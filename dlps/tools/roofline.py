@@ -1,6 +1,6 @@
 """The run's roofline and throughput: each experiment's training FLOPs, counted analytically from its params and the
-steps its runs took, against the time they would take at this machine's fp32 matmul ceiling (metrics/bench); and
-seed-runs per minute of train-stage time, now and at an earlier revision. `python -m dlps.roofline [REV]` writes
+steps its runs took (its cost.py's train_flops), against the time they would take at this machine's fp32 matmul ceiling (metrics/bench); and
+seed-runs per minute of train-stage time, now and at an earlier revision. `python -m dlps.tools.roofline [REV]` writes
 metrics/bench/roofline.json and roofline.md.
 
 Counts are multiply-adds × 2 of the matmuls and convolutions; training is 3 × the forward pass (forward, and the
@@ -10,17 +10,11 @@ not counted, so the time at the ceiling is a lower bound on what any implementat
 from __future__ import annotations
 
 import json
-import math
 import subprocess
 import sys
 from pathlib import Path
 
 import yaml
-
-
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}
-N_IMAGE_TEST = 10_000  # MNIST, Fashion-MNIST and CIFAR-10 test sets
-N_IMDB = 25_000  # IMDB's training and test splits
 
 
 class Tree:
@@ -49,91 +43,12 @@ class Tree:
         return None if text is None else json.loads(text)
 
 
-def mlp_forward(sizes: list[int]) -> int:
-    """FLOPs of one example through an MLP with these layer widths."""
-    return 2 * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+def flop_counter(name: str):
+    """The experiment's train_flops(cfg, runs) from its cost.py, or None where its work is not counted."""
+    from dlps.experiments import has_part, part
+    from dlps.experiments.contract import get
 
-
-def cnn_forward(channels: list[int], hidden: int, side: int = 32, in_channels: int = 3, classes: int = 10) -> int:
-    """FLOPs of one image through the SmallCNN: 3×3 same-padded convs, each followed by a 2×2 max-pool."""
-    total, c_in = 0, in_channels
-    for c in channels:
-        total += 2 * side * side * c_in * c * 9
-        side, c_in = side // 2, c
-    return total + mlp_forward([c_in * side * side, hidden, classes])
-
-
-def recurrent_forward(kind: str, hidden: int, inputs: int, length: int) -> int:
-    """FLOPs of one sequence through a recurrent cell (every gate row is computed, ablated or not)."""
-    return 2 * GATES[kind] * hidden * (inputs + hidden) * length
-
-
-def _image(cfg: dict, runs: dict, forward: int, epochs_of, eval_train: int, tests: int) -> float:
-    per_epoch = (3 * cfg["n_train"] + eval_train + cfg["n_val"]) * forward
-    return sum(epochs_of(r) * per_epoch + tests * N_IMAGE_TEST * forward for rows in runs.values() for r in rows)
-
-
-def dropout(cfg: dict, runs: dict) -> float:
-    f = mlp_forward([784, *cfg["hidden"], 10])
-    return _image(cfg, runs, f, lambda r: cfg["epochs"], cfg["n_train"], 2)
-
-
-def l2(cfg: dict, runs: dict) -> float:
-    f = cnn_forward(cfg["channels"], cfg["hidden"])
-    return _image(cfg, runs, f, lambda r: cfg["epochs"], min(cfg["n_train"], cfg["train_eval_size"]), 1)
-
-
-def early_stopping(cfg: dict, runs: dict) -> float:
-    f = mlp_forward([784, *cfg["hidden"], 10])
-    return _image(cfg, runs, f, lambda r: r["epochs_full"], cfg["n_train"], 2 + len(cfg["patience"]))
-
-
-def architectures(cfg: dict, runs: dict) -> float:
-    from dlps.experiments.architectures.spec import CONFIGS
-
-    total = 0.0
-    for variant, rows in runs.items():
-        kind = CONFIGS[variant][0]
-        for r in rows:
-            for lag in cfg["lags"]:
-                f, steps = recurrent_forward(kind, cfg["hidden"], 2, lag), r[f"steps_lag{lag}"]
-                evals = math.ceil(steps / cfg["eval_every"])
-                total += (3 * steps * cfg["batch"] + evals * cfg["n_val"] + cfg["n_test"]) * f
-    return total
-
-
-def vanishing_gradients(cfg: dict, runs: dict) -> float:
-    total = 0.0
-    for kind, rows in runs.items():
-        for r in rows:
-            for steps, length in ((r["steps"], cfg["train_length"]), (r["matched_steps"], cfg["matched_length"])):
-                f = recurrent_forward(kind, cfg["hidden"], 2, length)
-                total += (3 * steps * cfg["train_batch"] + steps // cfg["eval_every"] * cfg["batch"]) * f
-    return total
-
-
-def sentiment(cfg: dict, runs: dict) -> float:
-    """Recurrent models only, at max_len tokens per review (an upper bound: shorter reviews are not padded out)."""
-    total = 0.0
-    for variant, rows in runs.items():
-        kind = {"bilstm": "lstm"}.get(variant, variant)
-        if kind not in GATES:
-            continue  # TF-IDF + logistic regression
-        f = recurrent_forward(kind, cfg["hidden"], cfg["embed_dim"], cfg["max_len"]) * (2 if variant == "bilstm" else 1)
-        for r in rows:
-            total += (r["epochs_run"] * (3 * (N_IMDB - cfg["n_val"]) + cfg["n_val"]) + N_IMDB) * f
-    return total
-
-
-def numpy_rnn(cfg: dict, runs: dict, vocab: int = 65) -> float:
-    """The char-RNN's recurrent and read-out matmuls (its one-hot input is a lookup)."""
-    per_char = 2 * (cfg["hidden"] ** 2 + cfg["hidden"] * vocab)
-    steps = cfg["steps"] + cfg["torch_steps"]
-    return sum(len(rows) for rows in runs.values()) * 3 * steps * cfg["batch"] * cfg["seq_len"] * per_char
-
-
-COUNTED = {"dropout": dropout, "l2": l2, "early_stopping": early_stopping, "architectures": architectures,
-           "vanishing_gradients": vanishing_gradients, "sentiment": sentiment, "numpy_rnn": numpy_rnn}
+    return get(part(name, "cost"), "train_flops") if has_part(name, "cost") else None
 
 
 def measure(tree: Tree, count: bool = True) -> dict:
@@ -150,7 +65,8 @@ def measure(tree: Tree, count: bool = True) -> dict:
         seconds = sum(tree.json(f"metrics/timing/{f}")["wall_s"] for f in stage_files
                       if f[len("train_"):].split("-")[0].removesuffix(".json") == name)
         n = sum(len(rows) for rows in runs.values())
-        flops = COUNTED[name](params[name], runs) if count and name in COUNTED and runs else None
+        counter = flop_counter(name)
+        flops = counter(params[name], runs) if count and counter and runs else None
         out[name] = {"seed_runs": n, "train_s": round(seconds, 1),
                      "seed_runs_per_min": round(60 * n / seconds, 2) if seconds else None, "train_flops": flops}
     return out

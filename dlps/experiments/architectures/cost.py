@@ -1,0 +1,28 @@
+"""The architectures experiment's cost: its training FLOPs for the roofline and its model for the bench
+(neither its spec nor its training imports this module, so no train stage depends on it)."""
+
+from __future__ import annotations
+
+import math
+
+from dlps.models.flops import recurrent_forward
+
+
+def train_flops(cfg: dict, runs: dict) -> float:
+    from dlps.experiments.architectures.spec import CONFIGS
+
+    total = 0.0
+    for variant, rows in runs.items():
+        kind = CONFIGS[variant][0]
+        for r in rows:
+            for lag in cfg["lags"]:
+                f, steps = recurrent_forward(kind, cfg["hidden"], 2, lag), r[f"steps_lag{lag}"]
+                evals = math.ceil(steps / cfg["eval_every"])
+                total += (3 * steps * cfg["batch"] + evals * cfg["n_val"] + cfg["n_test"]) * f
+    return total
+
+
+def bench_workloads(cfg: dict, threads: int) -> list[tuple]:
+    lag = max(cfg["lags"])
+    return [(f"LSTM hidden {cfg['hidden']}, length {lag}, batch {cfg['batch']} (architectures)", "fp32",
+             cfg["threads"] or threads, "recurrent_regressor", ("lstm", cfg["hidden"], lag, cfg["batch"]))]

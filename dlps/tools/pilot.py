@@ -1,0 +1,39 @@
+"""The pilot's verdicts, kept beside the confirmatory run: every finding of every experiment as committed at a
+pilot revision, labelled exploratory, in metrics/pilot/findings.json (a plain committed file, not a stage output).
+`python -m dlps.tools.pilot REV` rebuilds it from git; the report shows it in its pilot section."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from dlps.experiments import NAMES
+from dlps.io import write_json
+
+OUT = Path("metrics/pilot/findings.json")
+
+
+def _show(rev: str, path: str) -> str:
+    done = subprocess.run(["git", "show", f"{rev}:{path}"], capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"error: cannot read {path} at {rev} ({done.stderr.strip()}); give a revision of this "
+                         "repository that has the pilot's metrics")
+    return done.stdout
+
+
+def snapshot(rev: str) -> dict:
+    """{commit, label, experiments: {name: [finding records]}} for every registered experiment the pilot ran."""
+    sha = subprocess.run(["git", "rev-parse", rev], capture_output=True, text=True, check=True).stdout.strip()
+    experiments = {}
+    for name in NAMES:
+        experiments[name] = json.loads(_show(sha, f"metrics/{name}.json"))["findings"]
+    return {"commit": sha, "label": "exploratory", "note": "the pilot run: its seeds and rules predate the "
+            "protocol (docs/protocol.md); it informed the variances of the power calculation only",
+            "experiments": experiments}
+
+
+if __name__ == "__main__":
+    write_json(OUT, snapshot(sys.argv[1] if len(sys.argv) > 1 else "4333c39"))
+    print(f"wrote {OUT}")

@@ -1,0 +1,82 @@
+"""Every registered experiment keeps the contract (dlps/experiments/contract.py), consistently with params.yaml."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from dlps.experiments import NAMES, PARTS, contract, has_part, part, train_stages
+from dlps.params import SHARED, load
+from dlps.tools import dag
+
+ROOT = Path(__file__).resolve().parents[1]
+PARAMS = load(ROOT / "params.yaml")
+STAGES = dag.dag(PARAMS)["stages"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_module_has_the_required_parts_with_their_types(name):
+    kinds = [*PARTS, *(["cost"] if has_part(name, "cost") else [])]
+    assert [p for which in kinds for p in contract.problems(part(name, which), which)] == []
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_plot_definitions_name_files_or_history_columns(name):
+    for it in contract.get(part(name, "figures"), "PLOTS"):
+        assert (isinstance(it, str) and it.endswith(".png")) or set(it["history"]) == {"x", "y"}, it
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_spec_agrees_with_params_yaml(name):
+    spec, cfg = part(name, "spec"), PARAMS[name]
+    fields = set(spec.SCHEMA.fields)
+    assert spec.NAME == name and "seeds" in fields
+    assert set(spec.JUDGE_KEYS) <= fields, "a judging key the schema does not define"
+    variants = spec.variants(cfg)
+    assert variants and len(set(variants)) == len(variants)
+    assert all(re.fullmatch(r"[\w.+-]+", v) for v in variants), "a variant names files and stages"
+    if spec.VARIANTS_KEY is not None:
+        assert spec.VARIANTS_KEY in fields and spec.VARIANTS_KEY not in spec.JUDGE_KEYS
+        assert variants == [str(v) for v in cfg[spec.VARIANTS_KEY]], "the DVC matrix lists exactly the variants"
+    assert set(contract.get(spec, "TABLE_METRICS")) <= set(spec.METRICS)
+    known = set(SHARED["data"].fields["datasets"].item.options)
+    for datasets in (spec.DATASETS, contract.get(spec, "FIGURE_DATASETS")):
+        assert set(datasets) <= known & set(PARAMS["data"]["datasets"]), "a dataset params.yaml does not prepare"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_train_stages_follow_the_spec(name):
+    spec = part(name, "spec")
+    one = contract.get(spec, "ONE_TRAIN_STAGE") or spec.VARIANTS_KEY is None
+    assert ("matrix" not in STAGES[f"train_{name}"]) == bool(contract.get(spec, "ONE_TRAIN_STAGE"))
+    assert train_stages(PARAMS, name) == ([f"train_{name}"] if one else
+                                          [f"train_{name}@{v}" for v in spec.variants(PARAMS[name])])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_train_stages_depend_on_no_judging_or_figure_code(name):
+    deps = dag.code_deps(["stages/train.py", f"dlps/experiments/{name}/spec.py", f"dlps/experiments/{name}/train.py"])
+    own = {d for d in deps if d.startswith("dlps/experiments/")}
+    assert own == {f"dlps/experiments/{name}/spec.py", f"dlps/experiments/{name}/train.py",
+                   "dlps/experiments/contract.py"}, "a train stage reads only its spec and train code"
+
+
+def test_no_module_outside_the_experiment_folders_lists_experiments():
+    """Central tables are derived from the registry: no other module spells out three or more experiment names."""
+    for path in sorted((ROOT / "dlps").rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel == "dlps/experiments/__init__.py" or any(rel.startswith(f"dlps/experiments/{n}/") for n in NAMES):
+            continue
+        text = path.read_text()
+        named = [n for n in NAMES if re.search(rf"[\"'](?:train_)?{n}[\"'/.@-]", text)]
+        assert len(named) < 3, f"{rel} names {named}: derive the list from dlps.experiments instead"
+
+
+def test_defaults_and_unknown_parts():
+    spec = part("overfitting", "spec")
+    assert contract.get(spec, "TIMINGS") == () and contract.get(spec, "ONE_TRAIN_STAGE") is False
+    assert contract.get(spec, "TABLE_METRICS") == spec.METRICS
+    with pytest.raises(KeyError):
+        contract.get(spec, "WORKERS")
+    with pytest.raises(AttributeError, match="requires"):
+        contract.get(object(), "METRICS")
