@@ -34,9 +34,13 @@ def run_timing_file(exp: str, variant: str) -> Path:
 
 
 def timing_file(stage: str) -> Path:
-    """The report reads every other stage's timing folder, so its own record lives with its outputs."""
+    """The report reads the study's timing folder, so its own record lives with its outputs, and the data stages'
+    records (their time is the network's or the mirror's, and a newcomer's clone re-runs them) live apart, so that
+    re-fetching the data never re-builds the report."""
     if stage == "report":
         return Path("report/timing.json")
+    if stage.split("@")[0] in ("download", "prepare"):
+        return Path("metrics/timing_data") / f"{stage.replace('@', '-')}.json"
     return Path("metrics/timing") / f"{stage.replace('@', '-')}.json"
 
 

@@ -33,6 +33,26 @@ def peak_rss_mib() -> float:
     return own + _WORKERS * _max_rss_mib(resource.RUSAGE_CHILDREN) if _WORKERS else own
 
 
+def cpu_kind() -> str:
+    """The CPU's model name and its widest vector extensions (machines of one name differ in these, and with them
+    a run's speed and its bytes)."""
+    model, flags = "unknown CPU", set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and model == "unknown CPU":
+                model = value.strip()
+            elif key.strip() == "flags" and not flags:
+                flags = set(value.split())
+    except OSError:
+        import platform
+
+        model = platform.processor() or model
+    wide = [name for flag, name in (("avx2", "AVX2"), ("avx512f", "AVX-512"), ("avx512_bf16", "BF16"),
+                                    ("amx_tile", "AMX")) if flag in flags]
+    return f"{model} ({', '.join(wide)})" if wide else model
+
+
 def device_used() -> str:
     """The accelerator this process computed on: a CUDA device only if torch initialised CUDA (name, driver and
     CUDA version, as the report shows them), else "cpu"."""
@@ -53,4 +73,4 @@ def timed(path: Path, stage: str):
     wall = time.perf_counter() - _START
     write_json(path, {"stage": stage, "started": round(time.time() - wall, 1), "wall_s": round(wall, 3),
                       "peak_rss_mib": round(peak_rss_mib(), 1), "workers": _WORKERS,
-                      "device": device_used()})
+                      "device": device_used(), "cpu": cpu_kind()})

@@ -11,7 +11,7 @@ app = typer.Typer(add_completion=False)
 def main(a: str = typer.Argument("HEAD", help="baseline: a git revision or a `dvc exp` name"),
          b: str = typer.Argument("workspace", help="the other side (default: the workspace)"),
          out: Path = typer.Option(Path("compare.html"), help="HTML file to write (a .md beside it too)")):
-    from dlps.compare import compare
+    from dlps.report.compare import compare
     from dlps.errors import UserError
     from dlps.io import write_text
 

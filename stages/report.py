@@ -10,7 +10,7 @@ app = typer.Typer(add_completion=False)
 @app.command()
 def main():
     with stage("report") as params:
-        from dlps.report import build
+        from dlps.report.build import build
 
         build(params)
 

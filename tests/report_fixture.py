@@ -1,17 +1,20 @@
-"""A fake project for the report tests: metrics, findings, claims and figures that follow the data contract."""
+"""A fake project for the report tests: metrics, findings, claims, figures, the protocol and the pilot, following
+the data contract."""
 
 from __future__ import annotations
 
 import json
 import struct
+import subprocess
 import zlib
 from pathlib import Path
 from types import SimpleNamespace
 
 import yaml
 
-NAMES = ("overfitting", "dropout", "l2", "early_stopping", "bias_variance", "numpy_rnn", "vanishing_gradients",
-         "architectures", "sentiment")
+from dlps.experiments import NAMES, read_folder_yaml
+from dlps.verdicts import holm
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -57,6 +60,11 @@ def metrics_for(name: str) -> dict:
                                 ci95_low=1e-12, ci95_high=2e-12, scale=1.0, unit="nats", tol=1e-6))
     if name == "sentiment":
         findings[0] = finding("main", "inconclusive", True, n=1, p_value=0.3)
+        findings.append(finding("best_recurrent_vs_tfidf", "refuted", True, effect=-0.0223, ci95_low=-0.026,
+                                ci95_high=-0.0186, p_value=1.5e-31, test="exact McNemar"))
+    for f in findings:
+        f["ci_level"] = 0.95
+    holm(findings, name)  # p_adjusted and family on the primaries, as the evaluate stage leaves them
     return {"experiment": name, "seeds": [0, 1, 2],
             "variants": {"a": {"acc": stat(0.9), "loss": stat(0.3)}, "b": {"acc": stat(0.91), "loss": stat(0.28)}},
             "comparisons": {"acc_b_vs_a": {"a": "b", "b": "a", "metric": "acc", "mean_diff": 0.01,
@@ -65,12 +73,30 @@ def metrics_for(name: str) -> dict:
             "derived": {"x": 1.0}, "findings": findings}
 
 
+WIDE_FIGURE = "vanishing_gradients"
+PROTOCOL = """# Protocol
+
+## Power and seeds
+
+| experiment | primary finding | rule | seeds for 80% power | seeds run | power with them |
+|---|---|---|---|---|---|
+| dropout | main | one-sided paired t | 4 | 3 | 91% |
+| l2 | main | one-sided paired t | 34 | 3 | 17% |
+
+Text after the table.
+"""
+DEVIATIONS = """# Deviations
+
+- The l2 run used 3 seeds instead of 8,
+  because the machine was shared.
+"""
 PARAMS = {"seeds": [0, 1, 2], "device": "cpu", "threads": 0, "data": {"datasets": ["mnist"]},
           **{n: {"n_train": 100, "n_val": 50, "alpha": 0.05} for n in NAMES}}
 
 
-def make_project(root: Path, monkeypatch) -> dict:
-    """Write the fake project under root, chdir there, and stub the experiment registry; returns params."""
+def make_project(root: Path, monkeypatch, git: bool = False) -> dict:
+    """Write the fake project under root, chdir there, and stub the experiment registry; returns params. With
+    `git`, the project is a git checkout whose one commit holds the protocol."""
     import dlps.experiments as experiments
 
     root.mkdir(parents=True, exist_ok=True)
@@ -81,15 +107,15 @@ def make_project(root: Path, monkeypatch) -> dict:
     monkeypatch.setattr(experiments, "train_stages", lambda params, name: [f"train_{name}"], raising=False)
     (root / "metrics/datasets").mkdir(parents=True)
     (root / "metrics/timing").mkdir(parents=True)
-    image = png()
+    image, wide = png(), png(480, 160)  # one three-panel figure: it gets the slide's full width
     for name in NAMES:
         (root / f"metrics/{name}.json").write_text(json.dumps(metrics_for(name)))
         figs = root / "plots" / name
         figs.mkdir(parents=True)
-        writeup = yaml.safe_load((ROOT / "dlps/experiments/writeups.yaml").read_text())[name]
+        writeup = read_folder_yaml(name, "writeup.yaml")
         files = [writeup["key_figure"], "other.png"]
         for f in files:
-            (figs / f).write_bytes(image)
+            (figs / f).write_bytes(wide if name == WIDE_FIGURE and f == files[0] else image)
         (figs / "figures.json").write_text(json.dumps([{"file": f, "caption": f"{name} {f}", "alt": f"{name} {f}"}
                                                        for f in files[::-1]]))
         (root / f"metrics/timing/train_{name}.json").write_text(json.dumps(
@@ -97,5 +123,16 @@ def make_project(root: Path, monkeypatch) -> dict:
     (root / "metrics/datasets/mnist.json").write_text(json.dumps(
         {"canonical": True, "source": "x", "description": "digits", "origin": "https://example.org", "stats": {"n": 1}}))
     (root / "params.yaml").write_text(yaml.safe_dump(PARAMS))
+    pilot = {"commit": "4333c39" + "0" * 33, "label": "exploratory", "note": "the pilot run, before the protocol",
+             "experiments": {n: [finding("main", "shown", True)] for n in NAMES}}
+    (root / "metrics/pilot").mkdir(parents=True)
+    (root / "metrics/pilot/findings.json").write_text(json.dumps(pilot))
+    (root / "docs").mkdir()
+    (root / "docs/protocol.md").write_text(PROTOCOL)
+    (root / "docs/deviations.md").write_text(DEVIATIONS)
+    if git:  # the protocol's commit, and code committed with it: the report names both, clean
+        for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "protocol"]):
+            subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=root, check=True,
+                           capture_output=True)
     (root / "README.md").write_text("intro\n<!-- results:start -->\nold\n<!-- results:end -->\noutro\n")
     return json.loads(json.dumps(PARAMS))

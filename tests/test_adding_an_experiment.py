@@ -8,7 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
+
+pytestmark = pytest.mark.slow  # runs three stages in subprocesses
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,6 +74,16 @@ def plot(cfg, m, runs, histories, out_dir):
     return [save(fig, out_dir / "heads.png", "Mean share of heads per coin.")]
 '''
 
+WRITEUP = """title: A toy coin
+question: Does the biased coin land heads more often?
+setup: Each seed flips each coin; the shares of heads are compared by seed.
+key_figure: heads.png
+try:
+  command: dvc exp run -S 'toy.flips=500'
+  question: Does the difference sharpen with ten times the flips?
+  compare: dvc metrics diff, or python stages/compare.py HEAD <exp name from dvc exp show>
+"""
+
 
 def sh(cmd, cwd, env):
     r = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
@@ -86,7 +99,7 @@ def test_a_new_experiment_is_one_folder_its_params_and_a_regenerated_dag(tmp_pat
     folder = repo / "dlps/experiments/toy"
     folder.mkdir()
     for name, text in (("__init__.py", ""), ("spec.py", SPEC), ("train.py", TRAIN), ("judge.py", JUDGE),
-                       ("figures.py", FIGURES)):
+                       ("figures.py", FIGURES), ("writeup.yaml", WRITEUP)):
         (folder / name).write_text(text)
     # Wiring 1: the name in NAMES (report order)
     registry = repo / "dlps/experiments/__init__.py"
@@ -114,3 +127,4 @@ def test_a_new_experiment_is_one_folder_its_params_and_a_regenerated_dag(tmp_pat
     found = json.loads((repo / "metrics/toy.json").read_text())["findings"]
     assert [(f["id"], f["verdict"]) for f in found] == [("more_heads", "shown")]
     assert (repo / "plots/toy/heads.png").is_file()
+    assert "dlps/experiments/toy/writeup.yaml" in dvc["stages"]["report"]["deps"]

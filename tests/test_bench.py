@@ -64,7 +64,9 @@ def test_precision_check_pairs_fp32_and_bf16_runs_of_the_l2_cnn(tmp_path, monkey
     for metric in ("val_acc", "test_acc"):
         assert check[metric]["fp32"]["n"] == check[metric]["bf16"]["n"] == 2
         assert check[metric]["bf16_minus_fp32"]["n"] == 2
-    assert "paired difference" in bench.precision_text(check)
+    from dlps.report.repro import precision_text
+
+    assert "paired difference" in precision_text(check)
     params["l2"]["precision"] = "fp32"
     assert bench.precision_check(params) is None  # nothing to compare
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from dlps.experiments import NAMES, PARTS, contract, has_part, part, train_stages
+from dlps.experiments import NAMES, OPTIONAL_PARTS, PARTS, contract, has_part, part, train_stages
 from dlps.params import SHARED, load
 from dlps.tools import dag
 
@@ -16,7 +16,7 @@ STAGES = dag.dag(PARAMS)["stages"]
 
 @pytest.mark.parametrize("name", NAMES)
 def test_every_module_has_the_required_parts_with_their_types(name):
-    kinds = [*PARTS, *(["cost"] if has_part(name, "cost") else [])]
+    kinds = [*PARTS, *(k for k in OPTIONAL_PARTS if has_part(name, k))]
     assert [p for which in kinds for p in contract.problems(part(name, which), which)] == []
 
 
@@ -80,3 +80,14 @@ def test_defaults_and_unknown_parts():
         contract.get(spec, "WORKERS")
     with pytest.raises(AttributeError, match="requires"):
         contract.get(object(), "METRICS")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_folder_has_its_required_data_files_and_they_parse(name):
+    from dlps.experiments import folder_file, read_folder_yaml
+
+    for f in contract.FILES:
+        if f.required:
+            assert folder_file(name, f.name).is_file(), f"{name} lacks {f.name}: {f.meaning}"
+        if folder_file(name, f.name).is_file():
+            assert read_folder_yaml(name, f.name) is not None, f"{name}/{f.name} is empty"

@@ -249,3 +249,26 @@ def test_cifar_pickle_failing_its_checksum_is_never_unpickled(tmp_path, monkeypa
     with pytest.raises(DataError, match="checksum mismatch"):
         fetch.fetch("cifar10", raw, mirror, retries=0)
     assert not raw.exists()
+
+
+def test_prepared_data_do_not_depend_on_where_the_mirror_lies(tmp_path):
+    """The same bytes from two mirror locations give byte-identical prepared folders (so a clone that points
+    DLPS_MIRROR elsewhere re-trains nothing), while the provenance still says the copy came from a mirror."""
+    import shutil
+
+    from tinydata import make_mirror
+
+    from dlps.data.decode import prepare
+    from dlps.data.fetch import download
+
+    first = make_mirror(tmp_path / "a" / "mirror")
+    second = tmp_path / "b" / "elsewhere"
+    shutil.copytree(first, second)
+    prepared = []
+    for k, mirror in enumerate((first, second)):
+        raw, dest = tmp_path / f"raw{k}", tmp_path / f"prepared{k}"
+        info = download("mnist", raw, str(mirror), retries=0, timeout=1.0)
+        assert info["origin"] == "mirror" and info["files"][0]["from"].startswith("mirror:mnist/")
+        prepare("mnist", raw, dest)
+        prepared.append({p.name: p.read_bytes() for p in sorted(dest.iterdir())})
+    assert prepared[0] == prepared[1]

@@ -13,31 +13,18 @@ import pytest
 import yaml
 from tinydata import make_mirror
 
+from dlps.experiments import NAMES, read_folder_yaml
+
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = ["dlps", "stages", "params.yaml", "dvc.yaml", "pyproject.toml", "docs/design.md", ".dvc/config",
-           ".dvcignore", ".gitignore", "metrics/bench/bench.json"]  # the benchmark (run outside the DAG) is an input of the report
+# the benchmark (run outside the DAG), the protocol and the pilot's findings are inputs of the report
+SOURCES = ["dlps", "stages", "params.yaml", "dvc.yaml", "pyproject.toml", "docs/design.md", "docs/protocol.md",
+           "docs/deviations.md", ".dvc/config", ".dvcignore", ".gitignore", "metrics/bench/bench.json",
+           "metrics/pilot/findings.json"]
 
-# Tiny versions of each section: the same code paths, seconds instead of minutes.
-TINY = {
-    "overfitting": {"seeds": [0, 1, 2, 3, 4, 5], "n_test": 200},
-    "dropout": {"n_train": 100, "n_val": 100, "hidden": [64, 64], "epochs": 5, "batch_size": 32},
-    "numpy_rnn": {"hidden": 16, "seq_len": 16, "batch": 8, "steps": 40, "eval_every": 20, "torch_steps": 10,
-                  "sample_chars": 50},
-    "vanishing_gradients": {"lengths": [10, 20], "rhos": [0.5, 1.0, 1.5], "hidden": 8, "batch": 16, "early_steps": 2,
-                            "train_length": 20, "train_batch": 16, "max_steps": 20, "eval_every": 10},
-    "l2": {"lam": [0, 0.001, 0.1], "claim_lam": 0.001, "n_train": 50, "n_val": 30, "channels": [4, 8], "hidden": 16,
-           "epochs": 2, "batch_size": 16, "train_eval_size": 50},
-    "early_stopping": {"patience": [1, 2], "default_patience": 2, "max_epochs": 6, "n_train": 150, "n_val": 100,
-                       "hidden": [32]},
-    "architectures": {"seeds": [0, 1], "variants": ["rnn", "lstm", "gru", "gru_no_update"], "lags": [5, 10],
-                      "hidden": 8, "batch": 16, "max_steps": 20, "eval_every": 10, "n_val": 50, "n_test": 100},
-    "sentiment": {"n_val": 10, "vocab_size": 100, "max_len": 20, "embed_dim": 8, "hidden": 8, "max_epochs": 3,
-                  "batch_size": 8, "tfidf_min_df": 1},
-    "bias_variance": {"seeds": [0, 1], "n_datasets": 50, "n_test": 50, "dd_n_train": 20, "dd_n_test": 100,
-                      "dd_draws": 5},
-}
+# each experiment folder's tiny.yaml: params overrides that make its stages run in seconds
+TINY = {name: read_folder_yaml(name, "tiny.yaml", {}) for name in NAMES}
 
 
 def run(cmd: list[str], cwd: Path, env: dict) -> subprocess.CompletedProcess:

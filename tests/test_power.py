@@ -1,6 +1,8 @@
 """The protocol's power calculation: seed counts that reach the power they claim, and rules whose n is exact."""
 
 import math
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -33,3 +35,11 @@ def test_tost_and_sign_counts():
     n = power.n_tost(0.1, 0.2, 0.0125)
     assert power.power_tost(0.1, 0.2, 0.0125, n) >= power.POWER and n >= 2
     assert math.isclose(power.power_tost(0.1, 0.2, 0.0125, 400), 1.0, abs_tol=1e-9)
+
+
+def test_the_protocol_holds_the_table_the_tool_prints():
+    """docs/protocol.md's power table is the tool's output for the pilot and the seeds in params.yaml."""
+    root = Path(__file__).resolve().parents[1]
+    if subprocess.run(["git", "cat-file", "-e", f"{power.PILOT}^{{commit}}"], cwd=root).returncode != 0:
+        pytest.skip(f"the pilot's commit {power.PILOT} is not in this clone's history")
+    assert power.table(power.PILOT) in (root / "docs/protocol.md").read_text()

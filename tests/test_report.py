@@ -9,15 +9,18 @@ import pytest
 import yaml
 from report_fixture import NAMES, ROOT, make_project
 
-from dlps.report import README_END, README_START, Doc, update_readme
-from dlps.report_data import experiment_verdict, headline
+from dlps.experiments import read_folder_yaml
+from dlps.report.build import README_END, README_START, update_readme
+from dlps.report.doc import Doc, is_number
+from dlps.report.data import (Data, bottom_line, deviations, experiment_verdict, headline, p_text, power_rows,
+                              rule_meaning)
 
 
 @pytest.fixture
 def built(tmp_path, monkeypatch):
-    from dlps.report import build
+    from dlps.report.build import build
 
-    params = make_project(tmp_path, monkeypatch)
+    params = make_project(tmp_path, monkeypatch, git=True)
     result = build(params)
     return tmp_path, result
 
@@ -43,7 +46,7 @@ def test_readme_block_is_rewritten_between_markers_only(tmp_path):
 
 
 def test_run_cost_gives_a_wall_time_only_for_one_contiguous_run():
-    from dlps.report import run_cost
+    from dlps.report.repro import run_cost
 
     one = [{"stage": s, "started": 1000.0 + 11 * i, "wall_s": 10.0, "peak_rss_mib": 100.0 * (i + 1)}
            for i, s in enumerate("abc")]
@@ -64,7 +67,7 @@ def test_experiment_verdict_is_the_primary_findings_common_verdict_or_mixed():
 def test_headline_reads_the_effect_in_its_scale_and_unit_with_interval_and_p():
     f = {"effect": 0.0135, "ci95_low": 0.004, "ci95_high": 0.023, "n": 3, "p_value": 0.012, "alpha": 0.05,
          "test": "paired t-test", "scale": 100, "unit": "pp"}
-    assert headline(f) == "1.35 pp [95% CI 0.4, 2.3]; p = 0.012 (α = 0.05), paired t-test"
+    assert headline(f) == "1.35 pp [95% CI 0.4, 2.3]; one-sided p = 0.012 (α = 0.05), paired t-test"
     assert "one seed, no CI" in headline(f | {"n": 1})
     assert "range over 3 seeds" in headline(f | {"test": "deterministic check", "p_value": None})
 
@@ -75,8 +78,9 @@ def test_build_writes_every_output_from_the_contract(built):
     summary = index.split('<section id="summary">', 1)[1].split("</section>", 1)[0]
     assert summary.count('class="card"') == len(NAMES) and summary.count("<img") == len(NAMES)
     assert "✘ refuted" in summary and "✔ shown" in summary and "? inconclusive" in summary
-    assert "1.35 pp [95% CI 0.4, 2.3]; p = 0.012" in summary
-    assert index.index('id="summary"') < index.index("<nav>")  # the summary is the first screen
+    assert "1.35 pp [95% CI 0.4, 2.3]" in summary and "one-sided p = 0.012 (α = 0.05); Holm-adjusted p = " in summary
+    assert "…" not in summary and "line-clamp" not in index and "ellipsis" not in index
+    assert index.index('id="bottom-line"') < index.index('id="summary"') < index.index("<nav>")
     assert md.count("dvc exp run -S '") == len(NAMES) and md.count("### Try it") == len(NAMES)
     assert "exact binomial" in md and "deterministic check" in md  # methods list the rules applied
     claims = json.loads((root / "metrics/claims.json").read_text())["claims"]
@@ -84,7 +88,7 @@ def test_build_writes_every_output_from_the_contract(built):
     assert l2_claim["verdict"] == "does not hold" and l2_claim["claim"] in md
     assert next(c for c in claims if c["finding"] == "dropout/old_claim")["verdict"] == "not testable as stated"
     slides = (root / "report/slides.html").read_text()
-    assert slides.count("<section>") >= 11 and slides.count('<aside class="notes">') == slides.count("<section>")
+    assert slides.count("<section>") >= 15 and slides.count('<aside class="notes">') == slides.count("<section>")
     assert not re.search(r'(src|href)="(https?:)?//', slides) and "@media print" in slides
     defense = (root / "report/defense.md").read_text()
     assert defense.count("*How many seeds?*") == len(NAMES) and defense.count("*Which test?*") == len(NAMES)
@@ -92,14 +96,14 @@ def test_build_writes_every_output_from_the_contract(built):
     lit = json.loads((root / "metrics/literature.json").read_text())
     assert lit == result and len(lit["rows"]) >= 9 and not (root / "report/literature.json").exists()
     readme = (root / "README.md").read_text()
-    assert "main: refuted" in readme and f"| {l2_claim['claim']} | does not hold |" in readme
+    assert "The main effect is positive and larger than the spread between seeds would explain in every variant: refuted" in readme and f"| {l2_claim['claim']} | does not hold |" in readme
     assert readme.startswith("intro\n") and readme.endswith("outro\n")
 
 
 def test_writeups_cover_every_experiment_with_one_sentence_questions_and_real_try_keys():
-    writeups = yaml.safe_load((ROOT / "dlps/experiments/writeups.yaml").read_text())
+    writeups = {name: read_folder_yaml(name, "writeup.yaml") for name in NAMES}
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    assert list(writeups) == list(NAMES)
+    assert all(writeups.values()), "every experiment folder has its writeup.yaml"
     for name, w in writeups.items():
         assert w["title"] and w["setup"] and w["question"].endswith("?") and ". " not in w["question"], name
         figures = ROOT / "plots" / name / "figures.json"
@@ -112,8 +116,136 @@ def test_writeups_cover_every_experiment_with_one_sentence_questions_and_real_tr
 
 
 def test_defense_quotes_the_reason_for_a_size_from_the_params_comment(tmp_path):
-    from dlps.defense import param_comments
+    from dlps.report.defense import param_comments
 
     f = tmp_path / "params.yaml"
     f.write_text("seeds: [0]\ndropout:\n  n_train: 2000   # small enough to overfit\n  lr: 0.1\nl2:\n  n_train: 4  # budget\n")
     assert param_comments(f) == {"dropout.n_train": "small enough to overfit", "l2.n_train": "budget"}
+
+
+def _data(claims: list[str], primaries: list[str], holm: bool = True) -> Data:
+    found = [{"id": f"f{i}", "primary": True, "verdict": v, **({"p_adjusted": 0.1} if holm else {})}
+             for i, v in enumerate(primaries)] + [{"id": "s", "primary": False, "verdict": "shown"}]
+    return Data({}, ["a"], {"a": {"findings": found}}, {}, {"a": []}, claims=[{"verdict": v} for v in claims])
+
+
+def test_bottom_line_counts_claims_and_primary_findings():
+    line = bottom_line(_data(["holds", "holds", "does not hold", "inconclusive", "not testable as stated"],
+                             ["shown", "refuted", "inconclusive", "inconclusive"]))
+    assert line == ("Bottom line: of the old project's 5 claims, 2 hold, 1 does not hold and 2 stay open (inconclusive "
+                    "or not testable as stated); of the 4 primary findings, 1 is shown, 1 refuted and 2 inconclusive "
+                    "(after Holm's adjustment within each experiment).")  # the secondary finding is not counted
+    assert "no old claims" in bottom_line(_data([], ["shown"], holm=False)).lower()
+    assert bottom_line(_data([], ["shown"], holm=False)).endswith("0 inconclusive.")
+
+
+def test_headline_is_the_writeups_finding_with_its_unit_and_meaning():
+    main = {"id": "main", "primary": True, "verdict": "shown", "effect": 0.199, "ci95_low": 0.193, "ci95_high": 0.207,
+            "n": 30, "p_value": 9.3e-10, "alpha": 0.025, "test": "exact sign test", "unit": "", "claim": "c",
+            "rule": "one-sided exact sign test of test MSE, degree 1 − degree 3 > 0 at α = 0.025",
+            "p_adjusted": 1.9e-9, "family": "x: Holm over its 2 primary findings", "ci_level": 0.95}
+    other = main | {"id": "other", "effect": -0.0223, "ci95_low": -0.026, "ci95_high": -0.0186, "unit": "pp",
+                    "scale": 100, "verdict": "refuted", "p_value": 1.5e-31, "p_adjusted": 3e-31}
+    writeup = {"headline": "other", "headline_unit": "MSE", "headline_meaning": "a minus b:\n lower is better"}
+    data = Data({}, ["x"], {"x": {"findings": [main, other]}}, {"x": writeup}, {"x": []})
+    h = data.headline("x")
+    assert h["finding"] is other and h["others"] == [main]
+    assert h["number"] == "-2.23 pp [95% CI -2.6, -1.86]"  # the record's unit stands; headline_unit only fills a gap
+    assert h["meaning"] == "a minus b: lower is better"
+    assert h["p"] == ("one-sided p of the refuting test = 1.5e-31 (α = 0.025); Holm-adjusted p = 3.0e-31 "
+                      "(x: Holm over its 2 primary findings)")
+    data.writeups["x"] = {"headline_unit": "MSE", "headline_meaning": "degree 1 minus degree 3"}  # first primary
+    h = data.headline("x")
+    assert h["finding"] is main and h["number"].startswith("0.199 MSE [95% CI")
+    assert h["meaning"] == "degree 1 minus degree 3"
+    data.writeups["x"] = {}
+    assert data.headline("x")["meaning"] == "test MSE, degree 1 − degree 3; the claim expects it above 0"
+
+
+def test_p_values_are_labelled_by_test_side_and_adjustment():
+    f = {"p_value": 0.01, "alpha": 0.025, "verdict": "shown", "test": "paired t-test"}
+    assert p_text(f) == "one-sided p = 0.01 (α = 0.025)"
+    assert p_text(f | {"test": "TOST (paired t)"}).startswith("TOST p = 0.01")
+    assert p_text(f | {"tost_p_value": 0.01, "verdict": "refuted"}).startswith("TOST p (refuting: inside the margin)")
+    assert "refuting" in p_text(f | {"verdict": "inconclusive", "raw_verdict": "refuted"})
+    assert p_text({"p_value": None, "verdict": "shown"}) == ""
+    check = {"test": "deterministic check", "rule": "deterministic check: loss gap <= 1e-06 in every seed"}
+    assert rule_meaning(check) == "largest over seeds of: loss gap; it must be at most 1e-06"
+    assert rule_meaning({"rule": "paired TOST: |gap| < 0.05 at α = 0.025 (two one-sided t-tests)"}) == \
+        "gap; the claim needs it within ±0.05"
+
+
+def test_only_bare_numbers_are_right_aligned_and_cells_carry_their_header_for_phones():
+    assert is_number("90.8") and is_number(3) and is_number("-1.2e-05") and is_number("65.4%")
+    assert not any(is_number(v) for v in ("0.9 [0.88, 0.92]", "3 of 5 seeds", "1.00e-04–1.00e-04", "9/0", True))
+    doc = Doc()
+    doc.table(["metric", "mean"], [["0.9 [0.88, 0.92] (median 0.9)", "0.9"]])
+    html = doc.html[-1]
+    assert '<td data-label="metric">0.9 [0.88' in html and '<td class="num" data-label="mean">0.9</td>' in html
+    assert '<div class="scroll"><table>' in html
+
+
+def test_deviations_and_the_power_table_are_read_from_the_protocol_files():
+    assert deviations("# Deviations\n\nNone.\n") == [] and deviations("") == []
+    assert deviations("# D\n\n- seeds 3, not 8,\n  for time\n- no GPU\n") == ["seeds 3, not 8, for time", "no GPU"]
+    assert deviations("# D\n\nThe l2 run\nstopped early.\n\nAnother.\n") == ["The l2 run stopped early.", "Another."]
+    rows = power_rows("x\n| experiment | a \\| b | power with them |\n|---|---|---|\n| l2 | q | 17% |\n\nafter\n")
+    assert rows == [{"experiment": "l2", "a \\| b": "q", "power with them": "17%"}]
+
+
+def test_report_names_the_protocol_commit_its_deviations_and_the_pilot(built):
+    import subprocess
+
+    root, _ = built
+    index, md = (root / "report/index.html").read_text(), (root / "report/report.md").read_text()
+    commit = subprocess.run(["git", "log", "-1", "--format=%H", "--", "docs/protocol.md"], cwd=root,
+                            capture_output=True, text=True, check=True).stdout.strip()
+    assert len(commit) == 40 and f"committed in {commit}" in md and commit in index
+    assert "- The l2 run used 3 seeds instead of 8, because the machine was shared." in md
+    pilot = md.split("## Pilot (exploratory)", 1)[1].split("\n## ", 1)[0]
+    assert "Exploratory, not evidence" in pilot and pilot.count("shown (exploratory)") == len(NAMES)
+    assert "below it: l2 main (17%)" in md  # the protocol's power table
+    env = md.split("### Environment", 1)[1].split("###", 1)[0]
+    assert "uncommitted" not in env  # the report itself and other untracked files are not code changes
+    from dlps.tools.dag import report_stage
+
+    assert {"docs/protocol.md", "docs/deviations.md", "metrics/pilot/findings.json"} <= set(report_stage({})["deps"])
+
+
+def test_environment_reports_uncommitted_changes_to_tracked_code_only(built):
+    from dlps.report.repro import reproducibility
+
+    root, _ = built
+    (root / "stages").mkdir()
+    (root / "stages/scratch.py").write_text("untracked\n")
+
+    def env() -> str:
+        doc = Doc()
+        reproducibility(doc, {"data": {"datasets": []}}, [])
+        return "\n".join(doc.md)
+
+    assert "uncommitted" not in env()
+    (root / "params.yaml").write_text((root / "params.yaml").read_text() + "# edited\n")
+    assert "with uncommitted changes to code or params" in env()
+
+
+def test_slides_are_a_seven_minute_talk(built):
+    import html as html_lib
+
+    root, _ = built
+    slides = (root / "report/slides.html").read_text()
+    notes = [html_lib.unescape(n) for n in re.findall(r'<aside class="notes">(.*?)</aside>', slides, re.S)]
+    words = sum(len(n.split()) for n in notes)
+    assert words <= 1100, words
+    sentences = [len(re.findall(r"[.?!](?=\s|$)", n)) for n in notes]
+    assert all(1 <= k <= 3 for k in sentences), sentences
+    assert "<h2>Methods: the protocol" in slides and "<h2>Takeaways and limitations</h2>" in slides
+    methods = slides.split("<h2>Methods", 1)[1].split("</section>", 1)[0]
+    assert "α = 0.05" in methods and "Holm" in methods and "Seeds per experiment" in methods and "Power" in methods
+    sources = slides.split("<h2>Sources", 1)[1].split("</section>", 1)[0]
+    lit = json.loads((root / "metrics/literature.json").read_text())["rows"]
+    assert all(html_lib.escape(r["source"]) in sources for r in lit if r.get("source"))
+    claims = json.loads((root / "metrics/claims.json").read_text())["claims"]
+    assert not any(c["measured"][:160] in slides for c in claims if len(c["measured"]) > 160)  # no cut sentences
+    assert 'class="row wide"' in slides  # the fixture's three-panel figure gets the full width
+    assert "location.hash" in slides and "touchstart" in slides and "click" in slides

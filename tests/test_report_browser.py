@@ -1,5 +1,7 @@
-"""Open the built report and slides in headless Chromium: the summary fits one screen, nothing overflows on a
-phone, figures decode, keys move between slides, nothing is fetched from the network, nothing logs an error."""
+"""Open the built report and slides in headless Chromium: the bottom line comes first, the summary cards show their
+sentences whole, table cells never break a word and only numbers are right-aligned, nothing overflows the viewport
+outside a scroll container at 1280 or 390 px, figures decode, the deck moves by keys, clicks, swipes and `#n`
+addresses, a multi-panel figure gets the slide's width, nothing is fetched from the network, nothing logs an error."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from report_fixture import NAMES, make_project
+from report_fixture import NAMES, WIDE_FIGURE, make_project
 
 pytestmark = pytest.mark.slow
 
@@ -15,6 +17,35 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 DECODED = "els => els.map(e => ({alt: e.alt, ok: e.complete && e.naturalWidth > 0 && e.naturalHeight > 0}))"
+# cells where a word (two letters or more; a line may break after its hyphens; identifiers and hashes of 30 characters
+# or more may break anywhere) is wider than the cell's content box: the word was broken mid-word
+BROKEN_WORDS = """() => {
+  const ctx = document.createElement('canvas').getContext('2d'), bad = [];
+  for (const c of document.querySelectorAll('td, th')) {
+    if (!c.getClientRects().length) continue;  // a header hidden on a phone, where each row is a card
+    const st = getComputedStyle(c);
+    ctx.font = `${st.fontStyle} ${st.fontWeight} ${st.fontSize} ${st.fontFamily}`;
+    const inner = c.clientWidth - parseFloat(st.paddingLeft) - parseFloat(st.paddingRight);
+    const word = c.innerText.split(/\\s+|(?<=[-–/])/).filter(w => /\\p{L}{2}/u.test(w) && w.length < 30)
+      .find(w => ctx.measureText(w).width > inner + 2);
+    if (word) bad.push(`${word} in a ${Math.round(inner)} px cell`);
+  }
+  return bad.slice(0, 5); }"""
+# text cells (anything but a bare number) that are not left-aligned
+RIGHT_TEXT = """() => [...document.querySelectorAll('td')].filter(c => {
+  const t = c.innerText.trim();
+  return t && !/^[-+−]?(\\d+([.,]\\d+)*|\\.\\d+)(e[-+−]?\\d+)?%?$/i.test(t)
+    && !['left', 'start'].includes(getComputedStyle(c).textAlign); }).map(c => c.innerText.slice(0, 40)).slice(0, 5)"""
+# elements reaching past the viewport's right edge with no scroll container around them
+OVERFLOW = """() => [...document.querySelectorAll('body *')].filter(e => {
+  const r = e.getBoundingClientRect(); if (r.right <= innerWidth + 1) return false;
+  for (let p = e.parentElement; p; p = p.parentElement) if (getComputedStyle(p).overflowX !== 'visible') return false;
+  return true; }).map(e => e.tagName + '.' + e.className).slice(0, 5)"""
+# summary boxes whose text is cut (ellipsis, line clamp, hidden overflow)
+CLIPPED = """() => [...document.querySelectorAll('#summary .card *')].filter(e =>
+  e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 1).map(e => e.className).slice(0, 5)"""
+BOX = "sel => { const e = document.querySelector(sel); return e && e.getBoundingClientRect().toJSON(); }"
+ACTIVE = "() => [...document.querySelectorAll('section')].findIndex(s => s.classList.contains('active'))"
 
 
 @pytest.fixture
@@ -23,7 +54,7 @@ def report_dir(tmp_path, monkeypatch) -> Path:
     if CHROMIUM is None:
         pytest.skip("no Chromium installed (Debian: apt-get install chromium); .ci/run installs it")
     pytest.importorskip("playwright.sync_api", reason="playwright not installed (pip install -e '.[test]')")
-    from dlps.report import build
+    from dlps.report.build import build
 
     build(make_project(tmp_path / "project", monkeypatch))
     return tmp_path / "project" / "report"
@@ -40,13 +71,13 @@ class Browser:
         self.ctx = self._p.chromium.launch_persistent_context(str(profile), executable_path=CHROMIUM, args=ARGS,
                                                               headless=True, viewport={"width": 1280, "height": 800})
 
-    def open(self, path: Path, width: int = 1280, height: int = 800):
+    def open(self, path: Path, width: int = 1280, height: int = 800, fragment: str = ""):
         page = self.ctx.new_page()
         page.set_viewport_size({"width": width, "height": height})
         page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: self.errors.append(str(e)))
         page.on("request", lambda r: self.requests.append(r.url))
-        page.goto(path.as_uri(), wait_until="load")
+        page.goto(path.as_uri() + fragment, wait_until="load")
         return page
 
     def external(self) -> list[str]:
@@ -57,46 +88,52 @@ class Browser:
         self._p.stop()
 
 
-def test_index_summary_fits_one_screen_and_nothing_overflows_on_a_phone(report_dir, tmp_path):
+def test_index_reads_at_desktop_and_phone_widths(report_dir, tmp_path):
     b = Browser(tmp_path / "profile")
+    seen = {}
     try:
-        page = b.open(report_dir / "index.html")
-        box = page.eval_on_selector("#summary", "e => e.getBoundingClientRect().toJSON()")
-        cards = page.eval_on_selector_all("#summary .card", "els => els.length")
-        images = page.eval_on_selector_all("img", DECODED)
-        nav = page.eval_on_selector_all("nav a", "els => els.map(e => e.getAttribute('href'))")
-        page.screenshot(path=str(tmp_path / "index.png"))
-        phone = b.open(report_dir / "index.html", width=390, height=844)
-        widths = phone.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
-        wide = phone.evaluate("""() => [...document.querySelectorAll('body *')].filter(e => {
-            const r = e.getBoundingClientRect(); if (r.right <= innerWidth + 1) return false;
-            for (let p = e.parentElement; p; p = p.parentElement) if (getComputedStyle(p).overflowX !== 'visible') return false;
-            return true; }).map(e => e.tagName + '.' + e.className).slice(0, 5)""")
+        for width, height in ((1280, 800), (390, 844)):
+            page = b.open(report_dir / "index.html", width, height)
+            seen[width] = {
+                "bottom": page.evaluate(BOX, "#bottom-line"), "summary": page.evaluate(BOX, "#summary"),
+                "text": page.eval_on_selector("#summary", "e => e.innerText"),
+                "clipped": page.evaluate(CLIPPED), "broken": page.evaluate(BROKEN_WORDS),
+                "right": page.evaluate(RIGHT_TEXT), "overflow": page.evaluate(OVERFLOW),
+                "widths": page.evaluate("() => [document.documentElement.scrollWidth, "
+                                        "document.documentElement.clientWidth]")}
+            if width == 1280:
+                cards = page.eval_on_selector_all("#summary .card", "els => els.length")
+                images = page.eval_on_selector_all("img", DECODED)
+                nav = page.eval_on_selector_all("nav a", "els => els.map(e => e.getAttribute('href'))")
+                page.screenshot(path=str(tmp_path / "index.png"))
     finally:
         b.close()
+    for width, s in seen.items():
+        assert s["bottom"] and 0 <= s["bottom"]["top"] and s["bottom"]["bottom"] <= s["summary"]["top"], width
+        assert s["summary"]["top"] < 800, width  # the summary starts on the first screen
+        assert "…" not in s["text"] and not s["clipped"], (width, s["clipped"])
+        assert not s["broken"], (width, s["broken"])
+        assert not s["right"], (width, s["right"])
+        assert not s["overflow"], (width, s["overflow"])
+        assert s["widths"][0] <= s["widths"][1], (width, s["widths"])
     assert cards == len(NAMES)
-    assert box["top"] >= 0 and box["bottom"] <= 800 and box["right"] <= 1280, box
     assert images and all(i["ok"] for i in images) and all(i["alt"] for i in images)
-    assert widths[0] <= widths[1], widths
-    assert not wide, wide
-    assert {"#summary", "#claims", "#literature", "#methods"} <= set(nav)
+    assert {"#summary", "#protocol", "#claims", "#literature", "#methods", "#pilot"} <= set(nav)
     assert not b.errors, b.errors
     assert not b.external(), b.external()
     assert (tmp_path / "index.png").stat().st_size > 10_000
 
 
-def test_slides_decode_move_with_the_keys_and_stay_offline(report_dir, tmp_path):
+def test_slides_move_by_keys_clicks_swipes_and_addresses(report_dir, tmp_path):
     b = Browser(tmp_path / "profile")
     try:
         page = b.open(report_dir / "slides.html")
         n = page.eval_on_selector_all("section", "els => els.length")
         images = page.eval_on_selector_all("img", DECODED)
-        active = lambda: page.evaluate(  # noqa: E731
-            "() => [...document.querySelectorAll('section')].findIndex(s => s.classList.contains('active'))")
-        seen = [active()]
+        seen = [page.evaluate(ACTIVE)]
         for key in ("ArrowRight", "Space", "ArrowRight", "ArrowLeft", "End", "Home"):
             page.keyboard.press(key)
-            seen.append(active())
+            seen.append(page.evaluate(ACTIVE))
         page.keyboard.press("n")
         notes = page.eval_on_selector("section.active aside.notes", "e => getComputedStyle(e).display")
         visible = page.evaluate("() => [...document.querySelectorAll('section')].filter("
@@ -104,9 +141,34 @@ def test_slides_decode_move_with_the_keys_and_stay_offline(report_dir, tmp_path)
         page.emulate_media(media="print")
         printed = page.evaluate("() => [...document.querySelectorAll('section')].filter("
                                 "s => getComputedStyle(s).display !== 'none').length")
+
+        page = b.open(report_dir / "slides.html", fragment="#3")
+        moves = [(page.evaluate(ACTIVE), page.evaluate("location.hash"))]
+        for x in (960, 320):  # right half forward, left half back
+            page.mouse.click(x, 400)
+            moves.append((page.evaluate(ACTIVE), page.evaluate("location.hash")))
+        page.evaluate("""() => { const t = x => [new Touch({identifier: 1, target: document.body, clientX: x,
+            clientY: 400})], fire = (type, x) => document.dispatchEvent(new TouchEvent(type, {bubbles: true,
+            touches: type === 'touchstart' ? t(x) : [], changedTouches: t(x)}));
+            fire('touchstart', 900); fire('touchend', 300); }""")  # a swipe to the left
+        moves.append((page.evaluate(ACTIVE), page.evaluate("location.hash")))
+        page.reload(wait_until="load")
+        moves.append((page.evaluate(ACTIVE), page.evaluate("location.hash")))
+
+        wide = page.evaluate(f"""() => [...document.querySelectorAll('section')].findIndex(s =>
+            [...s.querySelectorAll('img')].some(i => i.alt.startsWith('{WIDE_FIGURE} ')))""")
+        page.keyboard.press("Home")
+        for _ in range(wide):
+            page.keyboard.press("ArrowRight")
+        share = page.evaluate(f"""() => {{ const s = document.querySelectorAll('section')[{wide}],
+            i = s.querySelector('img'), r = i.getBoundingClientRect(), st = getComputedStyle(s),
+            shown = Math.min(r.width, r.height * i.naturalWidth / i.naturalHeight);
+            return shown / (s.clientWidth - parseFloat(st.paddingLeft) - parseFloat(st.paddingRight)); }}""")
     finally:
         b.close()
-    assert n >= 11
+    assert moves == [(2, "#3"), (3, "#4"), (2, "#3"), (3, "#4"), (3, "#4")], moves
+    assert share >= 0.8, f"the {WIDE_FIGURE} multi-panel figure shows at {share:.0%} of the slide's width"
+    assert n >= 15
     assert len(images) >= len(NAMES) and all(i["ok"] for i in images), images
     assert seen == [0, 1, 2, 3, 2, n - 1, 0], seen
     assert notes == "block" and visible == 1 and printed == n

@@ -59,3 +59,17 @@ def test_measure_counts_seed_runs_and_stage_time(tmp_path):
     assert r["seconds_at_ceiling"] == pytest.approx(out["dropout"]["train_flops"] / 1e9, abs=0.1)
     assert "dropout" in roofline.table({"before_rev": "x", "before": out, "now": out, "ceiling_key": "fp32, 2 threads",
                                         "roofline": r})
+
+
+def test_the_ceiling_must_come_from_the_cpu_the_run_used(tmp_path):
+    bench = {"cpu": "AMD EPYC (AVX2, AVX-512, BF16)", "matmul_ceiling_flops_per_s": {"fp32, 2 threads": 1.5e11}}
+    _write(tmp_path / "metrics/bench/bench.json", bench)
+    _write(tmp_path / "metrics/timing/train_l2-0.json", {"wall_s": 1.0, "cpu": "AMD EPYC (AVX2)"})
+    tree = roofline.Tree(root=tmp_path)
+    with pytest.raises(SystemExit, match="not the one the train stages ran on"):
+        roofline.ceiling(tree)
+    _write(tmp_path / "metrics/timing/train_l2-0.json", {"wall_s": 1.0, "cpu": bench["cpu"]})
+    assert roofline.ceiling(tree) == (1.5e11, "fp32, 2 threads")
+    _write(tmp_path / "metrics/timing/train_l2-0.json", {"wall_s": 1.0})  # a record from before the field
+    with pytest.raises(SystemExit, match="not recorded"):
+        roofline.ceiling(tree)

@@ -154,5 +154,13 @@ def prepare(name: str, raw: Path, dest: Path) -> dict:
             (tmp / "vocab.json").write_text(json.dumps(vocab))
             stats = {"n_chars": int(tokens.size), "vocab_size": len(vocab)}
         summary = {**info, "stats": stats}
-        write_json(tmp / "summary.json", summary)
+        write_json(tmp / "summary.json", {**what_it_is(info), "stats": stats})
     return summary
+
+
+def what_it_is(info: dict) -> dict:
+    """A dataset's provenance without where its bytes were fetched from (a mirror's path, a URL, how they were
+    verified): the prepared arrays, and so every train stage, must not change when the same bytes come from
+    elsewhere."""
+    files = [{k: v for k, v in f.items() if k not in ("from", "verified_by")} for f in info["files"]]
+    return {k: v for k, v in info.items() if k != "origin"} | {"files": files}

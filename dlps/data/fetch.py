@@ -117,7 +117,8 @@ def _copy_verified(spec: RemoteFile, folder: Path, mirror: Path, tmp: Path) -> d
         raise DataError(f"{src}: checksum mismatch against the published checksum and not listed in the mirror's "
                         "SHA256SUMS; replace it with a good copy")
     shutil.copyfile(src, tmp / spec.name)
-    return {"name": spec.name, "from": str(src), **digests, "matches_published_checksum": published,
+    # the path inside the mirror, not the mirror's own location: the record is the same on every machine
+    return {"name": spec.name, "from": f"mirror:{rel}", **digests, "matches_published_checksum": published,
             "verified_by": "published checksum" if published else "mirror SHA256SUMS"}
 
 

@@ -16,6 +16,7 @@ Modules import torch and matplotlib inside functions, so reading a spec stays ch
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 NAMES = ("overfitting", "dropout", "l2", "early_stopping", "bias_variance", "numpy_rnn", "vanishing_gradients",
          "architectures", "sentiment")
@@ -39,6 +40,20 @@ def has_part(name: str, which: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec(f"dlps.experiments.{name}.{which}") is not None
+
+
+def folder_file(name: str, filename: str) -> Path:
+    """A data file of the experiment's folder (contract.FILES: writeup.yaml, literature.yaml, tiny.yaml)."""
+    part(name, "spec")  # an unknown experiment is a ParamError
+    return Path(__file__).parent / name / filename
+
+
+def read_folder_yaml(name: str, filename: str, default=None):
+    """The parsed data file of the experiment's folder, or `default` if it has none."""
+    import yaml
+
+    path = folder_file(name, filename)
+    return yaml.safe_load(path.read_text()) if path.is_file() else default
 
 
 def train_stages(params: dict, name: str) -> list[str]:

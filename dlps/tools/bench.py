@@ -218,7 +218,9 @@ def run(params: dict, threads: int, check_precision: bool = True) -> dict:
     for dtype in ("fp32", "bf16"):  # an emulated bf16 matmul measures nothing useful and takes minutes
         if (dtype, threads) not in ceilings and supports("cpu", dtype):
             ceilings[dtype, threads] = matmul_ceiling(dtype)
-    return {"threads": threads,
+    from dlps.timing import cpu_kind
+
+    return {"cpu": cpu_kind(), "threads": threads,
             "matmul_ceiling_flops_per_s": {f"{p}, {n} thread{'s' * (n > 1)}": c for (p, n), c in sorted(ceilings.items())},
             "workloads": rows, "overhead": dvc_overhead(), "precision": precision_check(params) if check_precision else None}
 
@@ -238,24 +240,7 @@ def table(result: dict) -> str:
     lines += ["", f"`dvc repro` with nothing to do: {noop}; importing dlps for a stage: "
                   f"{o['import_dlps_pipeline_s']:.2f} s; importing torch: {o['import_torch_s']:.2f} s (medians)."]
     if result.get("precision"):
+        from dlps.report.repro import precision_text
+
         lines += ["", precision_text(result["precision"])]
     return "\n".join(lines) + "\n"
-
-
-def precision_text(check: dict) -> str:
-    """One paragraph: fp32 vs bf16 accuracy of the l2 CNN, and whether the paired difference is within seed noise."""
-    def ci(s: dict) -> str:
-        return f"{100 * s['mean']:.2f}% [{100 * s['ci95_low']:.2f}, {100 * s['ci95_high']:.2f}]"
-
-    parts = []
-    for metric in ("val_acc", "test_acc"):
-        m, d = check[metric], check[metric]["bf16_minus_fp32"]
-        text = f"{metric}: fp32 {ci(m['fp32'])}, bf16 {ci(m['bf16'])}"
-        if d is not None:
-            within = d["diff_ci95_low"] <= 0 <= d["diff_ci95_high"]
-            text += (f", paired difference {100 * d['mean_diff']:+.2f} pp [{100 * d['diff_ci95_low']:+.2f}, "
-                     f"{100 * d['diff_ci95_high']:+.2f}] (p = {d['p_value']:.2g}): "
-                     + ("within the seeds' noise" if within else "NOT within the seeds' noise"))
-        parts.append(text)
-    return (f"Precision check, the l2 CNN at λ = 0 over seeds {check['seeds']} (mean [95% CI]): "
-            + "; ".join(parts) + ".")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from dlps.experiments.contract import get
+from dlps.experiments.contract import FILES, get
 
 ROOT = Path(__file__).resolve().parents[2]
 NOT_FOLLOWED = {"dlps/__init__.py", "dlps/cli.py", "dlps/timing.py", "dlps/errors.py", "dlps/params.py",
@@ -136,9 +136,12 @@ def judge_stages(params: dict, name: str) -> dict:
 def report_stage(params: dict) -> dict:
     from dlps.experiments import NAMES
 
-    deps = code_deps(["stages/report.py"]) + ["dlps/experiments/writeups.yaml", "docs/design.md", "params.yaml",
-                                              "metrics/datasets", "metrics/timing",
-                                              "metrics/bench/bench.json"]
+    deps = code_deps(["stages/report.py"]) + ["docs/design.md", "docs/protocol.md", "docs/deviations.md", "params.yaml",
+                                              "metrics/datasets", "metrics/timing", "metrics/bench/bench.json",
+                                              "metrics/pilot/findings.json"]
+    for name in NAMES:
+        deps += [f"dlps/experiments/{name}/{f.name}" for f in FILES if f.name != "tiny.yaml"
+                 and (ROOT / "dlps/experiments" / name / f.name).is_file()]
     for name in NAMES:
         deps += [f"metrics/{name}.json", f"plots/{name}"]
     return {"cmd": "python stages/report.py", "deps": sorted(set(deps), key=deps.index),
@@ -155,11 +158,11 @@ def dag(params: dict) -> dict:
                      "deps": code_deps(["stages/download.py"]),
                      # persist: a failed forced re-download must not delete the verified copy (the stage re-verifies it)
                      "outs": [{"data/raw/${item.dataset}": {"persist": True}},
-                              _out("metrics/timing/download-${item.dataset}.json")]},
+                              _out("metrics/timing_data/download-${item.dataset}.json")]},
         "prepare": {"matrix": {"dataset": "${data.datasets}"}, "cmd": "python stages/prepare.py ${item.dataset}",
                     "deps": code_deps(["stages/prepare.py"]) + ["data/raw/${item.dataset}"],
                     "outs": ["data/prepared/${item.dataset}", _out("metrics/datasets/${item.dataset}.json"),
-                             _out("metrics/timing/prepare-${item.dataset}.json")]},
+                             _out("metrics/timing_data/prepare-${item.dataset}.json")]},
     }
     for name in NAMES:
         stages[f"train_{name}"] = train_stage(params, name)

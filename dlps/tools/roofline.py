@@ -82,11 +82,23 @@ def roofline(now: dict, ceiling: float) -> dict:
             "recorded_train_s": round(recorded, 1), "fraction_of_ceiling": round(at_ceiling / recorded, 4)}
 
 
+def run_cpus(tree: Tree) -> set[str]:
+    """The CPUs the train stages' timing records name (records from before the field name none)."""
+    return {rec["cpu"] for f in tree.names("metrics/timing") if f.startswith("train_")
+            and (rec := tree.json(f"metrics/timing/{f}")) and "cpu" in rec}
+
+
 def ceiling(tree: Tree) -> tuple[float, str]:
-    """The fp32 matmul ceiling on every core, from the committed bench (`python stages/bench.py`)."""
+    """The fp32 matmul ceiling on every core, from the committed bench (`python stages/bench.py`), measured on the
+    CPU the train stages ran on: a ceiling from another CPU kind would judge the run against the wrong roof."""
     bench = tree.json("metrics/bench/bench.json")
     if bench is None:
         raise SystemExit("error: metrics/bench/bench.json is missing; run `python stages/bench.py` first")
+    cpus = run_cpus(tree)
+    if bench.get("cpu") is None or not cpus or cpus != {bench["cpu"]}:
+        raise SystemExit(f"error: the bench's CPU ({bench.get('cpu', 'not recorded')}) is not the one the train "
+                         f"stages ran on ({', '.join(sorted(cpus)) or 'not recorded'}); run `python stages/bench.py` "
+                         "on the machine of the run")
     key = max((k for k in bench["matmul_ceiling_flops_per_s"] if k.startswith("fp32")),
               key=lambda k: int(k.split(", ")[1].split()[0]))
     return bench["matmul_ceiling_flops_per_s"][key], key
@@ -109,6 +121,7 @@ def table(result: dict) -> str:
                      f"{v['train_s']} s | {b.get('seed_runs_per_min', '–')} → {v['seed_runs_per_min']}{ratio} | {roof} |")
     r = result["roofline"]
     lines += ["", f"Counted training work: {r['train_flops'] / 1e12:.1f} TFLOP; at the fp32 matmul ceiling "
+              f"measured on the run's CPU, {result.get('cpu', 'not recorded')} "
               f"({result['ceiling_key']}, {ceil / 1e9:.0f} GFLOP/s) it takes {r['seconds_at_ceiling']:.0f} s; the "
               f"recorded train stages of those experiments took {r['recorded_train_s']:.0f} s "
               f"({r['fraction_of_ceiling']:.0%} of the ceiling)."]
@@ -123,6 +136,7 @@ def main(argv: list[str]) -> None:
     ceil, key = ceiling(now_tree)
     now = measure(now_tree)
     result = {"before_rev": rev, "before": measure(Tree(rev), count=False), "now": now, "ceiling_key": key,
+              "cpu": sorted(run_cpus(now_tree))[0],
               "roofline": roofline(now, ceil)}
     write_json("metrics/bench/roofline.json", result)
     write_text("metrics/bench/roofline.md", table(result))

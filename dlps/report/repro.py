@@ -12,7 +12,8 @@ from importlib import metadata
 from pathlib import Path
 
 from dlps.io import read_json
-from dlps.report_doc import Doc
+from dlps.timing import cpu_kind
+from dlps.report.doc import Doc
 
 PACKAGES = ("dlps", "numpy", "scipy", "torch", "torchvision", "matplotlib", "pandas", "dvc", "typer", "pyyaml")
 MAX_GAP_S = 60  # between two stages of one `dvc repro` DVC spends seconds; a longer gap means another run
@@ -26,12 +27,13 @@ def _git(*args: str) -> str:
 
 
 def stage_times(params: dict) -> list[dict]:
-    """The timing record (stage, started, wall_s, peak_rss_mib) of every stage of the DAG that params define,
-    in DAG order; stages without a record are skipped."""
+    """The timing record (stage, started, wall_s, peak_rss_mib) of every study stage (train, evaluate, plots) of
+    the DAG that params define, in DAG order; stages without a record are skipped. The data stages are not the
+    study's cost: they copy or download and decode, and a fresh clone re-runs them."""
     from dlps.experiments import NAMES, train_stages
     from dlps.paths import timing_file
 
-    names = [f"{kind}@{d}" for d in params["data"]["datasets"] for kind in ("download", "prepare")]
+    names = []
     for name in NAMES:
         try:
             names += train_stages(params, name)
@@ -56,14 +58,23 @@ def run_cost(times: list[dict]) -> dict:
             "peak_mib": max((t["peak_rss_mib"] for t in times), default=0.0)}
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+def precision_text(check: dict) -> str:
+    """One paragraph: fp32 vs bf16 accuracy of the l2 CNN, and whether the paired difference is within seed noise."""
+    def ci(s: dict) -> str:
+        return f"{100 * s['mean']:.2f}% [{100 * s['ci95_low']:.2f}, {100 * s['ci95_high']:.2f}]"
+
+    parts = []
+    for metric in ("val_acc", "test_acc"):
+        m, d = check[metric], check[metric]["bf16_minus_fp32"]
+        text = f"{metric}: fp32 {ci(m['fp32'])}, bf16 {ci(m['bf16'])}"
+        if d is not None:
+            within = d["diff_ci95_low"] <= 0 <= d["diff_ci95_high"]
+            text += (f", paired difference {100 * d['mean_diff']:+.2f} pp [{100 * d['diff_ci95_low']:+.2f}, "
+                     f"{100 * d['diff_ci95_high']:+.2f}] (p = {d['p_value']:.2g}): "
+                     + ("within the seeds' noise" if within else "NOT within the seeds' noise"))
+        parts.append(text)
+    return (f"Precision check, the l2 CNN at λ = 0 over seeds {check['seeds']} (mean [95% CI]): "
+            + "; ".join(parts) + ".")
 
 
 def reproducibility(doc: Doc, params: dict, times: list[dict]):
@@ -80,7 +91,8 @@ def reproducibility(doc: Doc, params: dict, times: list[dict]):
     doc.heading(3, "Dataset provenance")
     doc.table(["dataset", "copy", "what it is", "fetched from", "decoded"], rows)
     rev = _git("rev-parse", "HEAD") or "unknown (not a git checkout)"
-    dirty = _git("status", "--porcelain", "--", "dlps", "stages", "params.yaml", "dvc.yaml")
+    # tracked files only: an untracked scratch file is not a change to the code that made the report
+    dirty = _git("status", "--porcelain", "--untracked-files=no", "--", "dlps", "stages", "params.yaml", "dvc.yaml")
     params_hash = hashlib.sha256(Path("params.yaml").read_bytes()).hexdigest()[:16] if Path("params.yaml").is_file() \
         else "no params.yaml"
     versions = []
@@ -95,7 +107,7 @@ def reproducibility(doc: Doc, params: dict, times: list[dict]):
         ["git revision of code and params", rev + (" (with uncommitted changes to code or params)" if dirty else "")],
         ["params.yaml sha256 (first 16 hex)", params_hash],
         ["python", f"{platform.python_version()} on {platform.platform()}"],
-        ["CPU", f"{_cpu_model()}, {os.cpu_count()} logical cores; device setting {params.get('device')}, "
+        ["CPU", f"{cpu_kind()}, {os.cpu_count()} logical cores; device setting {params.get('device')}, "
                 f"threads setting {params.get('threads')} (0 = all cores)"],
         ["packages", ", ".join(versions)],
         ["total wall time of the recorded stages", f"{cost['total_s']:.1f} s"],
@@ -108,8 +120,6 @@ def reproducibility(doc: Doc, params: dict, times: list[dict]):
     bench = Path("metrics/bench/bench.json")
     check = read_json(bench).get("precision") if bench.is_file() else None
     if check:
-        from dlps.bench import precision_text
-
         doc.heading(3, "Precision check")
         doc.para(precision_text(check) + " Measured by `python stages/bench.py` (metrics/bench/bench.json), "
                  "outside the DAG because it trains the CNN twice; a significant difference means the bf16 "

@@ -6,7 +6,7 @@ import json
 import subprocess
 
 from dlps.errors import UserError
-from dlps.report import Doc
+from dlps.report.doc import Doc
 from dlps.fmt import fmt
 
 

@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 
 from dlps.io import atomic_dir, write_json
-from dlps.report_data import Data, effect_text, evidence_text, flat, headline, load, seeds_for
-from dlps.report_doc import Doc, badge_html, badge_md, data_uri
-from dlps.report_repro import reproducibility, run_cost, stage_times
+from dlps.report.data import Data, bottom_line, effect_text, evidence_text, flat, load, methods_lines, seeds_for
+from dlps.report.doc import SYMBOL, Doc, badge_html, badge_md, data_uri
+from dlps.report.repro import reproducibility, run_cost, stage_times
 from dlps.fmt import fmt, fmt_p
 
 REPORT_DIR = Path("report")
@@ -18,26 +18,35 @@ README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
 
 
 def summary(doc: Doc, data: Data):
-    """The one-screen summary: per experiment a thumbnail, the question, the headline and a verdict badge."""
+    """The one-screen summary: per experiment a thumbnail, the question, its main finding's claim whole, the number
+    with its unit and meaning, the labelled p and a verdict badge."""
     cards, md_rows = [], []
     for name in data.names:
-        prim = data.primary(name)
-        line = headline(prim[0], with_test=False) if prim else "no findings in this run's metrics"
-        claim = prim[0]["claim"] if prim else ""
+        h = data.headline(name)
         fig = data.key_figure(name)
         img = (f'<img src="{data_uri(fig["path"])}" alt="{html.escape(fig["alt"])}">'
                if fig and fig["path"].is_file() else "")
+        if h:
+            f = h["finding"]
+            also = "; ".join(f"{SYMBOL.get(o['verdict'], '•')} {o['verdict']}: {o['claim']}" for o in h["others"])
+            lines = [("c", f["claim"]), ("h", h["number"]),
+                     ("m", h["meaning"]), ("p", h["p"]), ("o", also and f"Other primary findings: {also}")]
+            md = f"{f['claim']} ({f['verdict']}): {h['number']} ({h['meaning']}){'; ' + h['p'] if h['p'] else ''}"
+        else:
+            lines, md = [("h", "no findings in this run's metrics")], "no findings in this run's metrics"
+        body = "".join(f'<div class="{k}">{badge_html(h["finding"]["verdict"]) + " " if k == "c" else ""}'
+                       f"{html.escape(v)}</div>" for k, v in lines if v)
         cards.append(f'<div class="card">{img}<div><div class="t"><a href="#{name}">{html.escape(data.title(name))}'
-                     f'</a></div><div class="q" title="{html.escape(data.question(name))}">'
-                     f'{html.escape(data.question(name))}</div><div class="c">{html.escape(claim)}</div>'
-                     f'<div class="h">{html.escape(line)}</div>{badge_html(data.verdict(name))}</div></div>')
-        md_rows.append(f"| {data.title(name)} | {data.question(name)} | {claim}: {line} | {badge_md(data.verdict(name))} |")
+                     f'</a> {badge_html(data.verdict(name))}</div><div class="q">{html.escape(data.question(name))}'
+                     f"</div>{body}</div></div>")
+        md_rows.append(f"| {data.title(name)} | {data.question(name)} | {md} | {badge_md(data.verdict(name))} |")
     lead = ("Each experiment's verdict is that of its primary findings, each decided by a rule fixed before the "
-            "data were seen; the headline is the primary finding's effect with its 95% interval and the rule's "
-            "p-value. Details, methods and figures follow below.")
+            "data were seen (docs/protocol.md). A card shows the experiment's main finding: its claim, the effect in "
+            "its unit with the interval matched to the test, what the number means, and the deciding one-sided p "
+            "with its Holm-adjusted p. Details, methods and figures follow below.")
     doc.raw(f'<section id="summary"><h2>Summary</h2><p class="lead">{html.escape(lead)}</p>'
             f'<div class="cards">{"".join(cards)}</div></section>',
-            "## Summary\n\n" + lead + "\n\n| experiment | question | headline | verdict |\n|---|---|---|---|\n"
+            "## Summary\n\n" + lead + "\n\n| experiment | question | main finding | verdict |\n|---|---|---|---|\n"
             + "\n".join(md_rows) + "\n")
     doc.toc.append(("summary", "Summary"))
 
@@ -89,9 +98,16 @@ def experiment_section(doc: Doc, data: Data, name: str):
         doc.table(["variant"] + shown, [[v] + [_cell(s[k]) for k in shown] for v, s in m["variants"].items()])
     paired = [c for c in m.get("comparisons", {}).values() if "mean_diff" in c]  # McNemar counts: in findings
     if paired:
-        doc.table(["comparison", "metric", "mean difference a − b [95% CI]", "test", "statistic", "p"], [
+        sides = {c.get("alternative", "two-sided") for c in paired}
+        doc.para("Descriptive comparisons, paired by seed" + (
+            " (two-sided tests; the findings below decide by one-sided tests, so where both test the same "
+            "difference the finding's p is about half of this one):" if sides == {"two-sided"} else ":"))
+        doc.table(["comparison", "metric", "mean difference a − b [95% CI]", "test",
+                   "statistic", "p (two-sided)" if sides == {"two-sided"} else "p (side)"], [
             [f"{c['a']} vs {c['b']}", c["metric"], f"{fmt(c['mean_diff'])} [{fmt(c['diff_ci95_low'])}, "
-             f"{fmt(c['diff_ci95_high'])}]", c["test"], fmt(c["statistic"]), fmt_p(c["p_value"])] for c in paired])
+             f"{fmt(c['diff_ci95_high'])}]", c["test"], fmt(c["statistic"]),
+             fmt_p(c["p_value"]) + ("" if sides == {"two-sided"} else f" ({c.get('alternative', 'two-sided')})")]
+            for c in paired])
     doc.heading(3, "Findings")
     for f in data.findings(name):
         _finding(doc, f)
@@ -112,15 +128,18 @@ def try_it(doc: Doc, t: dict | None):
 
 
 def _short(v) -> str:
-    text = json.dumps(v)
-    return text if len(text) < 90 else text[:87] + "…"
+    """A parameter value as JSON, a run of consecutive integers (seeds) as its range."""
+    if (isinstance(v, list) and len(v) > 3 and all(isinstance(x, int) for x in v)
+            and v == list(range(v[0], v[0] + len(v)))):
+        return f"{v[0]}–{v[-1]} ({len(v)} values)"
+    return json.dumps(v, ensure_ascii=False)
 
 
 def claims_section(doc: Doc, data: Data):
     doc.heading(2, "Claims check", "claims")
     doc.para("The notebooks this project replaces asserted these results without running them. Each verdict is "
              "computed from this run's findings (metrics/claims.json); the claims and how each is tested live in "
-             "dlps/claims.yaml.")
+             "dlps/report/claims.yaml.")
     if not data.claims:
         doc.para("metrics/claims.json is missing or empty in this run.")
         return
@@ -130,8 +149,7 @@ def claims_section(doc: Doc, data: Data):
 
 def methods_section(doc: Doc, data: Data):
     doc.heading(2, "Methods", "methods")
-    counts = ", ".join(f"{n} {len(data.metrics[n]['seeds'])}" for n in data.names)
-    doc.para(f"Seeds. Every condition is repeated over seeds ({counts}). A seed fixes everything random in a run "
+    doc.para("Seeds. Every condition is repeated over seeds (counts below). A seed fixes everything random in a run "
              "(data draw or subset, initial weights, mini-batch order); compared variants share seeds, so they "
              "differ only in the factor under study, and comparisons are paired by seed.")
     doc.para("Verdicts. Every finding states its claim and a decision rule fixed before the data are seen. A finding "
@@ -148,13 +166,49 @@ def methods_section(doc: Doc, data: Data):
                 rules.append(flat(f["rule"]))
     doc.table(["test", "findings decided by it", "distinct rules"],
               [[t, ", ".join(ids), " · ".join(rules)] for t, (ids, rules) in by_test.items()])
+    facts = methods_lines(data)
     doc.para("Intervals. Tables give the mean over seeds with a 95% Student-t confidence interval and the median; "
              "heavy-tailed metrics are judged by rank or sign tests on medians, rates by exact binomial intervals.")
+    doc.bullets([facts[k] for k in ("alpha", "holm", "seeds", "power")])
+
+
+def protocol_section(doc: Doc, data: Data):
+    """The protocol's commit and every deviation from it, before any result is read."""
+    doc.heading(2, "Protocol and deviations", "protocol")
+    commit = data.protocol.get("commit")
+    doc.para((f"This run follows docs/protocol.md as committed in {commit} (the last commit that changed it). "
+              if commit else "This run follows docs/protocol.md (its commit is not known in this checkout). ")
+             + "Its rules, margins and seed counts were fixed before the confirmatory seeds ran; the pilot "
+             "(exploratory, below) informed only the variances of the power calculation.")
+    devs = data.protocol.get("deviations")
+    doc.heading(3, "Deviations from the protocol")
+    if devs:
+        doc.bullets(devs)
+    else:
+        doc.para("None." if devs is not None else "Not recorded: docs/deviations.md is missing in this checkout.")
+
+
+def pilot_section(doc: Doc, data: Data):
+    """The pilot's verdicts, labelled exploratory, beside this run's verdict for the same finding."""
+    doc.heading(2, "Pilot (exploratory)", "pilot")
+    pilot = data.pilot
+    if not pilot:
+        doc.para("metrics/pilot/findings.json is missing in this checkout.")
+        return
+    doc.para(f"Exploratory, not evidence: the pilot run at commit {str(pilot.get('commit', 'unknown'))[:12]} "
+             f"({pilot.get('note', 'before the protocol')}). Its verdicts used the old rules and seeds; only this "
+             "run's verdicts answer the questions.")
+    rows = []
+    for name, found in pilot.get("experiments", {}).items():
+        now = {f["id"]: f["verdict"] for f in data.findings(name)} if name in data.metrics else {}
+        rows += [[name, f["claim"], "primary" if f.get("primary") else "secondary", f"{f['verdict']} (exploratory)",
+                  effect_text(f), now.get(f["id"], "not in this run")] for f in found]
+    doc.table(["experiment", "pilot finding", "role", "pilot verdict", "pilot effect", "this run's verdict"], rows)
 
 
 def literature_section(doc: Doc, data: Data):
     doc.heading(2, "Against the literature", "literature")
-    doc.para("Published reference results (dlps/literature.yaml) next to this run's values. 'not comparable' "
+    doc.para("Published reference results (dlps/report/literature.yaml) next to this run's values. 'not comparable' "
              "says why (a different data size, model or budget); each row says how its figure was verified.")
     doc.table(["experiment", "quantity", "ours", "band", "verdict", "why", "source", "verified"],
               [[r["experiment"], r["quantity"], "n/a" if r["ours"] is None else fmt(r["ours"]), r["band"],
@@ -165,14 +219,17 @@ def readme_results(data: Data, times: list[dict]) -> str:
     """The README's results block: primary verdicts per experiment, the claims check, and what the run cost."""
     cost = run_cost(times)
     doc = Doc()
+    doc.para(bottom_line(data))
     doc.table(["experiment", "verdict", "primary findings"], [
-        [data.title(n), data.verdict(n), "; ".join(f"{f['id']}: {f['verdict']}" for f in data.primary(n))]
+        [data.title(n), data.verdict(n),
+         "; ".join(f"{f['claim'].rstrip('.')}: {f['verdict']}" for f in data.primary(n))]
         for n in data.names])
     if data.claims:
         doc.table(["old claim", "verdict"], [[c["claim"], c["verdict"]] for c in data.claims])
     span = (" (the stages ran in several `dvc repro` runs)" if cost["span_s"] is None else
             f", {cost['span_s'] / 60:.1f} minutes of wall time from the first stage's start to the last one's end")
-    doc.para(f"Last full run: {cost['total_s'] / 60:.1f} minutes of recorded stage time{span}; the largest "
+    doc.para(f"Last full run: {cost['total_s'] / 60:.1f} minutes of recorded stage time (train, evaluate and plots "
+             f"stages; fetching and decoding the data not counted){span}; the largest "
              f"peak memory of one stage was {cost['peak_mib'] / 1024:.1f} GiB "
              "(stages run one at a time, so that plus the operating system's share is the RAM needed). "
              "Details: report/report.md; slides: report/slides.html.")
@@ -181,9 +238,7 @@ def readme_results(data: Data, times: list[dict]) -> str:
 
 def update_readme(readme: Path, block_md: str) -> None:
     """Rewrite the README's marked results block from the metrics (never typed by hand)."""
-    if not readme.is_file():
-        return
-    text = readme.read_text()
+    text = readme.read_text() if readme.is_file() else ""
     if README_START not in text or README_END not in text:
         return
     block = (f"{README_START}\n*Generated by the `report` stage from `metrics/`; do not edit by hand.*\n\n"
@@ -196,8 +251,8 @@ def update_readme(readme: Path, block_md: str) -> None:
 
 def judge_claims(data: Data, times: list[dict]) -> list[dict]:
     """metrics/claims.json, written here (the report stage declares it): the old claims judged from the findings
-    and the recorded stage times by dlps.claims."""
-    from dlps.claims import judge
+    and the recorded stage times by dlps.report.claims."""
+    from dlps.report.claims import judge
     from dlps.paths import claims_file
 
     rows = judge({n: data.findings(n) for n in data.names}, run_cost(times)["total_s"])
@@ -208,12 +263,16 @@ def judge_claims(data: Data, times: list[dict]) -> list[dict]:
 def document(data: Data, times: list[dict]) -> Doc:
     doc = Doc()
     doc.heading(1, "dlps — a deep-learning practice study, actually run")
+    line = bottom_line(data)
+    doc.raw(f'<p class="bottom" id="bottom-line">{html.escape(line)}</p>', f"**{line}**\n")
     summary(doc, data)
+    protocol_section(doc, data)
     claims_section(doc, data)
     literature_section(doc, data)
     methods_section(doc, data)
     for name in data.names:
         experiment_section(doc, data, name)
+    pilot_section(doc, data)
     reproducibility(doc, data.params, times)
     return doc
 
@@ -222,8 +281,8 @@ def build(params: dict, out_dir: Path = REPORT_DIR, readme: Path = Path("README.
     """Write report/{index.html, report.md, slides.html, defense.md} (replaced together, only
     when all are complete), metrics/claims.json, metrics/literature.json and the README's results block; returns
     the literature rows."""
-    from dlps import defense, slides
-    from dlps.literature import check
+    from dlps.report import defense, slides
+    from dlps.report.literature import check
 
     data = load(params)
     data.literature = check(params, data.metrics)
@@ -233,8 +292,8 @@ def build(params: dict, out_dir: Path = REPORT_DIR, readme: Path = Path("README.
     doc = document(data, times)
     update_readme(readme, readme_results(data, times))
     with atomic_dir(out_dir) as tmp:
-        (tmp / "index.html").write_text(doc.render_html("dlps report", top=2))
-        (tmp / "report.md").write_text(doc.render_md(top=2))
+        (tmp / "index.html").write_text(doc.render_html("dlps report", top=3))
+        (tmp / "report.md").write_text(doc.render_md(top=3))
         (tmp / "slides.html").write_text(slides.render(data))
         (tmp / "defense.md").write_text(defense.render(data))
     return {"rows": data.literature}

@@ -4,36 +4,53 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from pathlib import Path
 
 CSS = """
 *{box-sizing:border-box}
-body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;max-width:64rem;margin:0 auto;padding:.6rem 1rem;color:#222;overflow-wrap:anywhere}
+body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;max-width:72rem;margin:0 auto;padding:.6rem 1rem;color:#222;overflow-wrap:break-word}
 h1{font-size:1.5rem;margin:.3rem 0}h2{border-bottom:1px solid #ddd;padding-bottom:.2rem;margin-top:2.2rem}h3{margin-top:1.4rem}
+.bottom{font-size:1rem;font-weight:600;margin:.3rem 0 .6rem;padding:.4rem .6rem;border-left:4px solid #176317;background:#f5faf5}
 .scroll{overflow-x:auto;max-width:100%}
-table{border-collapse:collapse;margin:.6rem 0;font-size:.9rem}th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top}
-th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
+table{border-collapse:collapse;margin:.6rem 0;font-size:.9rem}
+th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top;min-width:5.5rem;overflow-wrap:normal;word-break:normal;hyphens:manual}
+td.long{min-width:10rem}td.longer{min-width:18rem}td.short{white-space:nowrap}th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 figure{margin:1rem 0}figure img{max-width:100%;height:auto;border:1px solid #eee}figcaption{font-size:.85rem;color:#555}
 .badge{display:inline-block;border:1.5px solid currentColor;border-radius:.8em;padding:0 .5em;font-weight:600;font-size:.85em;white-space:nowrap}
 .shown{color:#176317}.refuted{color:#a11}.inconclusive{color:#555}.mixed{color:#8a5a00}
 code,pre{background:#f6f6f6;padding:.1rem .3rem}pre{padding:.6rem;overflow-x:auto;white-space:pre}
-nav ul{columns:2}@media (max-width:600px){nav ul{columns:1}}
+nav ul{columns:2}
 #summary .lead{margin:.2rem 0 .5rem;font-size:.85rem;color:#444}
-.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,19.5rem),1fr));gap:.5rem}
-.card{display:flex;gap:.5rem;border:1px solid #ddd;border-radius:.4rem;padding:.4rem;font-size:.8rem;line-height:1.3;min-width:0}
-.card img{width:110px;height:78px;object-fit:contain;flex:none;border:1px solid #eee;background:#fff}
-.card .t{font-weight:600;font-size:.85rem}.card a{color:inherit}
-.card .q,.card .h{display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:2;overflow:hidden}
-.card .c{font-style:italic;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}.card .q{color:#444}.card>div{min-width:0}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,21rem),1fr));gap:.5rem}
+.card{border:1px solid #ddd;border-radius:.4rem;padding:.4rem .5rem;font-size:.8rem;line-height:1.3;min-width:0;display:flow-root}
+.card img{float:right;width:96px;height:68px;object-fit:contain;margin:0 0 .3rem .5rem;border:1px solid #eee;background:#fff}
+.card .t{font-weight:600;font-size:.85rem}.card a{color:inherit}.card>div>div{margin-top:.15rem}
+.card .q{color:#444}.card .c{font-style:italic}.card .h{font-weight:600;font-variant-numeric:tabular-nums}
+.card .m,.card .p,.card .o{color:#444}
 .finding{margin:.5rem 0}.finding .rule{font-size:.85rem;color:#444}
+@media (max-width:600px){nav ul{columns:1}.card img{width:72px;height:52px}
+.scroll{overflow-x:visible}table,tbody,tr,td{display:block;width:100%}thead{display:none}
+tr{border:1px solid #ccc;border-radius:.3rem;margin:.4rem 0;padding:.2rem .4rem}
+td{border:0;padding:.1rem 0;min-width:0;overflow-wrap:break-word}td.long,td.longer{min-width:0}td.num{text-align:left;white-space:normal}
+td.short{white-space:normal}td[data-label]::before{content:attr(data-label) ": ";font-weight:600;color:#555}}
 @media print{nav{display:none}body{max-width:none;margin:0}h2{page-break-before:always}figure{page-break-inside:avoid}}
 """
+NUMBER = re.compile(r"[-+−]?(?:\d+(?:[.,]\d+)*|\.\d+)(?:e[-+−]?\d+)?%?", re.IGNORECASE)
+LONG, SHORT = 60, 24  # characters: a long text cell gets room for a phrase per line; a short one never wraps
 SYMBOL = {"shown": "✔", "refuted": "✘", "inconclusive": "?", "mixed": "◐"}
 
 
 def badge_html(verdict: str) -> str:
     """A verdict badge that reads without colour: a symbol and the word."""
     return f'<span class="badge {verdict}">{SYMBOL.get(verdict, "•")} {html.escape(verdict)}</span>'
+
+
+def is_number(v) -> bool:
+    """Only a number and nothing else (a unit-free value, or a percentage) is right-aligned; '3 of 5 seeds' is text."""
+    if isinstance(v, str):
+        return bool(NUMBER.fullmatch(v.strip()))
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def badge_md(verdict: str) -> str:
@@ -73,13 +90,17 @@ class Doc:
         self.md.append("\n".join(f"- {t}" for t in items) + "\n")
 
     def table(self, header: list[str], rows: list[list]):
-        def cell(v, tag="td"):
-            num = isinstance(v, (int, float)) or (isinstance(v, str) and v[:1].isdigit())
-            return f"<{tag}{' class=num' if num and tag == 'td' else ''}>{html.escape(str(v))}</{tag}>"
+        """A table that scrolls sideways when wide and turns into one card per row on a phone."""
+        def cell(v, label: str | None = None, tag="td"):
+            text = str(v)
+            cls = (("num" if is_number(v) else "longer" if len(text) >= 4 * LONG else "long" if len(text) >= LONG
+                    else "short" if len(text) <= SHORT else None) if tag == "td" else None)
+            attrs = (f' class="{cls}"' if cls else "") + (f' data-label="{html.escape(label)}"' if label else "")
+            return f"<{tag}{attrs}>{html.escape(text)}</{tag}>"
 
-        self.html.append('<div class="scroll"><table><thead><tr>' + "".join(cell(h, "th") for h in header)
-                         + "</tr></thead><tbody>" + "".join("<tr>" + "".join(cell(v) for v in r) + "</tr>"
-                                                            for r in rows) + "</tbody></table></div>")
+        self.html.append('<div class="scroll"><table><thead><tr>' + "".join(cell(h, tag="th") for h in header)
+                         + "</tr></thead><tbody>" + "".join("<tr>" + "".join(cell(v, h) for v, h in zip(r, header))
+                                                            + "</tr>" for r in rows) + "</tbody></table></div>")
         esc = lambda v: str(v).replace("|", "\\|").replace("\n", " ")  # noqa: E731
         self.md.append("\n".join(["| " + " | ".join(map(esc, header)) + " |", "|" + "---|" * len(header)]
                                  + ["| " + " | ".join(map(esc, r)) + " |" for r in rows]) + "\n")

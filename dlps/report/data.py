@@ -1,0 +1,279 @@
+"""What the report, slides and defense notes read: metrics, findings, claims, write-ups, figures, the protocol and the
+pilot, loaded once, and the sentences every view quotes the same way (headline, labelled p, bottom line)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dlps.fmt import fmt, fmt_p
+from dlps.io import read_json
+
+PROTOCOL, DEVIATIONS, PILOT = Path("docs/protocol.md"), Path("docs/deviations.md"), Path("metrics/pilot/findings.json")
+OPEN_CLAIMS = ("inconclusive", "not testable as stated")
+
+
+@dataclass
+class Data:
+    params: dict
+    names: list[str]
+    metrics: dict[str, dict]
+    writeups: dict[str, dict]
+    figures: dict[str, list[dict]]  # per experiment: [{"path", "caption", "alt"}], key figure first
+    claims: list[dict] = field(default_factory=list)
+    literature: list[dict] = field(default_factory=list)
+    protocol: dict = field(default_factory=dict)  # {"commit", "deviations": [...], "power": [table rows]}
+    pilot: dict = field(default_factory=dict)  # metrics/pilot/findings.json
+
+    def findings(self, name: str) -> list[dict]:
+        return self.metrics[name].get("findings", [])
+
+    def primary(self, name: str) -> list[dict]:
+        found = self.findings(name)
+        return [f for f in found if f.get("primary")] or found[:1]
+
+    def title(self, name: str) -> str:
+        return self.writeups.get(name, {}).get("title", name)
+
+    def question(self, name: str) -> str:
+        return self.writeups.get(name, {}).get("question", "")
+
+    def verdict(self, name: str) -> str:
+        return experiment_verdict(self.primary(name))
+
+    def key_figure(self, name: str) -> dict | None:
+        return self.figures[name][0] if self.figures[name] else None
+
+    def finding(self, ref: str) -> dict | None:
+        """A finding by 'experiment/id' (how claims name theirs)."""
+        name, _, fid = (ref or "").partition("/")
+        return next((f for f in self.findings(name) if f["id"] == fid), None) if name in self.metrics else None
+
+    def headline(self, name: str) -> dict | None:
+        """What a summary shows for an experiment: the finding its writeup's `headline` names (its main result),
+        else the first primary; with the number in its unit, a one-line meaning and the labelled p."""
+        w, prim = self.writeups.get(name, {}), self.primary(name)
+        f = next((f for f in self.findings(name) if f["id"] == w.get("headline")), None) or (prim[0] if prim else None)
+        if f is None:
+            return None
+        own = f["id"] == w.get("headline") or "headline" not in w  # the writeup's words describe this finding
+        unit = w["headline_unit"] if own and "headline_unit" in w and not f.get("unit") else None  # fills a gap only
+        meaning = (own and w.get("headline_meaning")) or rule_meaning(f)
+        return {"finding": f, "number": effect_text(f, unit), "meaning": " ".join(str(meaning).split()),
+                "p": p_text(f), "others": [o for o in prim if o is not f]}
+
+
+def load(params: dict) -> Data:
+    """Everything from files: metrics/<exp>.json, plots/<exp>/figures.json, metrics/claims.json, each
+    experiment's writeup.yaml, docs/protocol.md with docs/deviations.md, and metrics/pilot/findings.json."""
+    from dlps.experiments import NAMES, read_folder_yaml
+    from dlps.paths import claims_file, figures_dir, metrics_file
+
+    names = list(NAMES)
+    writeups = {n: read_folder_yaml(n, "writeup.yaml", {}) for n in names}
+    figures = {}
+    for name in names:
+        listing = figures_dir(name) / "figures.json"
+        figs = [{"path": figures_dir(name) / f["file"], "caption": f["caption"], "alt": f["alt"], "file": f["file"]}
+                for f in (read_json(listing) if listing.is_file() else [])]
+        key = writeups.get(name, {}).get("key_figure")
+        figures[name] = sorted(figs, key=lambda f: f["file"] != key)
+    claims = read_json(claims_file())["claims"] if claims_file().is_file() else []
+    return Data(params, names, {n: read_json(metrics_file(n)) for n in names}, writeups, figures, claims,
+                protocol=protocol(), pilot=read_json(PILOT) if PILOT.is_file() else {})
+
+
+def protocol() -> dict:
+    """The protocol's commit (the last one that changed docs/protocol.md), the deviations docs/deviations.md lists,
+    and the rows of the protocol's power table."""
+    from dlps.report.repro import _git
+
+    text = PROTOCOL.read_text() if PROTOCOL.is_file() else ""
+    return {"commit": _git("log", "-1", "--format=%H", "--", str(PROTOCOL)) or None, "present": bool(text),
+            "deviations": deviations(DEVIATIONS.read_text()) if DEVIATIONS.is_file() else None,
+            "power": power_rows(text)}
+
+
+LIST_ITEM = re.compile(r"^\s*(?:[-*]|\d+[.)])\s+")
+
+
+def deviations(text: str) -> list[str]:
+    """The deviations a deviations file lists: its list items (with their continuation lines), else its
+    paragraphs; none when it only says 'None.'."""
+    body = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+    items: list[str] = []
+    for line in body:
+        if LIST_ITEM.match(line):
+            items.append(LIST_ITEM.sub("", line).strip())
+        elif items and line.strip() and line[:1].isspace():
+            items[-1] += " " + line.strip()
+    if not items:
+        items = [" ".join(p.split()) for p in re.split(r"\n\s*\n", "\n".join(body)) if p.strip()]
+    return [] if [i.rstrip(".").lower() for i in items] in ([], ["none"]) else items
+
+
+def power_rows(text: str) -> list[dict]:
+    """The protocol's power table (the Markdown table with a 'power with them' column), one dict per row."""
+    split = lambda row: [c.strip() for c in re.split(r"(?<!\\)\|", row.strip().strip("|"))]  # noqa: E731
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("|") and "power with them" in line:
+            rows = []
+            for row in lines[i + 2:]:
+                if not row.startswith("|"):
+                    break
+                rows.append(dict(zip(split(line), split(row))))
+            return rows
+    return []
+
+
+def seeds_for(params: dict, name: str) -> list:
+    return params.get(name, {}).get("seeds", params.get("seeds", []))
+
+
+def experiment_verdict(primary: list[dict]) -> str:
+    """The primary findings' common verdict, or 'mixed' when they disagree."""
+    verdicts = {f["verdict"] for f in primary}
+    return verdicts.pop() if len(verdicts) == 1 else "mixed" if verdicts else "no findings"
+
+
+def _num(x, scale: float = 1.0) -> str:
+    return "n/a" if x is None else fmt(x * scale)
+
+
+def ci_label(f: dict) -> str:
+    """The interval's level as the record states it (1 − 2α, matched to the test), 95% where it does not say."""
+    return f"{100 * f.get('ci_level', 0.95):g}% CI"
+
+
+def effect_text(f: dict, unit: str | None = None) -> str:
+    """'effect unit [95% CI low, high]' read in the finding's own scale and unit (or the unit given)."""
+    scale, unit = f.get("scale", 1.0), f.get("unit", "") if unit is None else unit
+    sep = "" if unit.startswith("%") or not unit else " "
+    eff = f"{_num(f.get('effect'), scale)}{sep}{unit}"
+    if f.get("n", 0) <= 1:
+        return f"{eff} (one seed, no CI)"
+    if f.get("test") == "deterministic check":
+        return f"{eff} (range over {f['n']} seeds {_num(f['ci95_low'], scale)} to {_num(f['ci95_high'], scale)})"
+    return f"{eff} [{ci_label(f)} {_num(f.get('ci95_low'), scale)}, {_num(f.get('ci95_high'), scale)}]"
+
+
+def p_label(f: dict) -> str:
+    """Which p a finding's p_value is: every rule decides by one-sided tests (a TOST by the larger of its two), and
+    a refuted verdict's p is that of the test that refuted it."""
+    if f.get("tost_p_value") is not None and f.get("p_value") == f["tost_p_value"]:
+        return "TOST p (refuting: inside the margin)"
+    kind = "TOST p" if "TOST" in f.get("test", "") else "one-sided p"
+    return kind + (" of the refuting test" if (f.get("raw_verdict") or f.get("verdict")) == "refuted" else "")
+
+
+def p_text(f: dict) -> str:
+    """The deciding p, labelled, at its α; for a primary finding also its Holm-adjusted p within its family."""
+    if f.get("p_value") is None:
+        return ""
+    alpha = f" (α = {f['alpha']:g})" if f.get("alpha") is not None else ""
+    text = f"{p_label(f)} {fmt_p(f['p_value'])[2:]}{alpha}"
+    if f.get("p_adjusted") is not None:
+        text += f"; Holm-adjusted p {fmt_p(f['p_adjusted'])[2:]} ({f.get('family', 'within the experiment')})"
+    return text
+
+
+def evidence_text(f: dict, with_test: bool = True) -> str:
+    """The rule's evidence: its labelled p-value at α, or what decides it when there is none."""
+    if f.get("p_value") is not None:
+        return p_text(f) + (f", {f.get('test', 'test')}" if with_test else "")
+    if f.get("margin") is not None:
+        return f"interval vs margin ±{fmt(f['margin'])}, {f.get('test', '')}"
+    return f.get("test", "")
+
+
+def headline(f: dict, with_test: bool = True) -> str:
+    """One line: the effect, its interval, and the rule's p or interval (and which test, unless asked not to)."""
+    return f"{effect_text(f)}; {evidence_text(f, with_test)}"
+
+
+def rule_meaning(f: dict) -> str:
+    """A one-line reading of a finding's number from its rule, for findings whose writeup does not give one."""
+    rule = flat(f.get("rule", ""))
+    if f.get("test") == "deterministic check":
+        m = re.search(r"check: (.+?) <= ([^ ]+)", rule)
+        return f"largest over seeds of: {m.group(1)}; it must be at most {m.group(2)}" if m else rule
+    m = re.search(r"TOST: \|(.+?)\| < ([^ ]+)", rule)
+    if m:
+        return f"{m.group(1)}; the claim needs it within ±{m.group(2)}"
+    m = re.search(r"\bof (.+?) ([<>]) (\S+) at α", rule)
+    if m:
+        side = "above" if m.group(2) == ">" else "below"
+        return f"{m.group(1)}; the claim expects it {side} {'0' if m.group(3) == '0' else 'the rule’s bound'}"
+    m = re.search(r"interval of (.+?) entirely (above|below) (\S+)", rule)
+    return f"{m.group(1)}; the claim needs it {m.group(2)} {m.group(3).rstrip('(')}" if m else f.get("claim", "")
+
+
+def bottom_line(data: Data) -> str:
+    """One sentence: how many old claims hold, do not hold or stay open, and how many primary findings are shown,
+    refuted or inconclusive, all counted from metrics."""
+    c = [x["verdict"] for x in data.claims]
+    p = [f["verdict"] for n in data.names for f in data.findings(n) if f.get("primary")]
+    holm = any("p_adjusted" in f for n in data.names for f in data.findings(n))
+    n_open = sum(v in OPEN_CLAIMS for v in c)
+    claims = (f"of the old project's {len(c)} claims, {_n(c.count('holds'), 'holds', 'hold')}, "
+              f"{_n(c.count('does not hold'), 'does not hold', 'do not hold')} and "
+              f"{_n(n_open, 'stays open', 'stay open')} (inconclusive or not testable as stated)"
+              if c else "no old claims were judged in this run")
+    return (f"Bottom line: {claims}; of the {len(p)} primary findings, {_n(p.count('shown'), 'is shown', 'are shown')}"
+            f", {p.count('refuted')} refuted and {p.count('inconclusive')} inconclusive"
+            + (" (after Holm's adjustment within each experiment)." if holm else "."))
+
+
+def _n(k: int, one: str, many: str) -> str:
+    return f"{k} {one if k == 1 else many}"
+
+def _power(row: dict) -> float | None:
+    m = re.match(r"(\d+(?:\.\d+)?)\s*%", row.get("power with them", ""))
+    return float(m.group(1)) if m else None
+
+
+def underpowered(data: Data) -> list[str]:
+    """'experiment finding (power)' for each primary the protocol's power table gives under 80% with the seeds run."""
+    return [f"{r.get('experiment')} {r.get('primary finding')} ({r['power with them']})"
+            for r in data.protocol.get("power", []) if (_power(r) or 100) < 80]
+
+
+def methods_lines(data: Data) -> dict[str, str]:
+    """The protocol in one sentence per point (α and intervals, multiplicity, seeds, power, protocol and
+    deviations), read from params, the findings and docs/: the report's methods and the methods slide quote them."""
+    alphas = sorted({data.params.get(n, {}).get("alpha") for n in data.names} - {None})
+    alpha = (f"one-sided α = {alphas[0]:g} in every experiment (two-sided {2 * alphas[0]:g})" if len(alphas) == 1
+             else "one-sided α per experiment: " + ", ".join(f"{n} {data.params[n].get('alpha')}" for n in data.names))
+    levels = sorted({f.get("ci_level") for n in data.names for f in data.findings(n)} - {None})
+    level = ("every interval is the two-sided 1 − 2α interval matched to its test "
+             f"({', '.join(f'{100 * x:g}%' for x in levels)})" if levels else "intervals are 95%")
+    holm = any("p_adjusted" in f for n in data.names for f in data.findings(n))
+    seeds = ", ".join(f"{n} {len(s)} ({min(s)}–{max(s)})" if len(s) > 1 else f"{n} {len(s)}"
+                      for n in data.names for s in [data.metrics[n].get("seeds", [])] if s)
+    rows = data.protocol.get("power", [])
+    low = underpowered(data)
+    proto = data.protocol
+    return {
+        "alpha": f"Tests: {alpha}; {level}, so a test and its interval always agree.",
+        "holm": ("Multiplicity: Holm's step-down adjustment within each experiment over its primary findings with a "
+                 "p-value; a verdict whose adjusted p is not below α becomes inconclusive. Secondary findings are "
+                 "descriptive (raw p)." if holm else
+                 "Multiplicity: this run's findings carry no Holm adjustment (they predate the protocol's rule)."),
+        "seeds": f"Seeds per experiment: {seeds}; compared variants share seeds, so every comparison is paired.",
+        "power": (f"Power, computed before the run from the pilot's spread (docs/protocol.md): "
+                  f"{len(rows) - len(low)} of {len(rows)} primary findings reach 80% with the seeds run"
+                  + (f"; below it: {', '.join(low)}, where inconclusive is the expected outcome." if low else ".")
+                  if rows else "Power: the protocol's power table is not available in this checkout."),
+        "protocol": (f"Protocol: docs/protocol.md, last changed in commit {proto['commit']}; "
+                     if proto.get("commit") else "Protocol: docs/protocol.md (its commit is unknown here); "
+                     if proto.get("present") else "Protocol: no docs/protocol.md in this checkout; ")
+                    + ("deviations from it: not recorded (no docs/deviations.md)." if proto.get("deviations") is None
+                       else "deviations from it (docs/deviations.md): "
+                       + ("; ".join(proto["deviations"]) if proto["deviations"] else "None.")),
+    }
+
+
+def flat(text: str) -> str:
+    return " ".join(str(text).split())
