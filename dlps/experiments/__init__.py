@@ -57,10 +57,11 @@ def read_folder_yaml(name: str, filename: str, default=None):
 
 
 def train_stages(params: dict, name: str) -> list[str]:
-    """The DVC stages that train an experiment: one per variant, or one for all when its spec says ONE_TRAIN_STAGE."""
+    """The DVC stages that train an experiment: one for all when its spec says ONE_TRAIN_STAGE, else one per variant
+    (a DVC matrix, also over the single variant of an experiment without a variants key)."""
     from dlps.experiments.contract import get
 
     spec = part(name, "spec")
-    if get(spec, "ONE_TRAIN_STAGE") or spec.VARIANTS_KEY is None:
+    if get(spec, "ONE_TRAIN_STAGE"):
         return [f"train_{name}"]
     return [f"train_{name}@{v}" for v in spec.variants(params[name])]
