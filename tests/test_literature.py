@@ -118,3 +118,18 @@ def test_a_test_set_sampling_term_widens_the_interval_over_seeds():
     assert fill("{p:a.b} of {pct:a.f} in {sgd_steps:a} steps, {m:x}", {"a": {"b": 2, "f": 0.05, "n_train": 100,
                                                                      "batch_size": 64, "epochs": 3}}, {}) \
         == "2 of 5% in 6 steps, n/a"
+
+
+def test_the_section_shows_published_results_and_theory_checks_apart():
+    from dlps.report.doc import Doc
+    from dlps.report.literature import section
+
+    row = {"experiment": "x", "quantity": "q", "ours": 0.5, "interval": [0.4, 0.6], "band": "0.3–0.7", "why": "",
+           "source": "S", "where": "Table 1", "figure": "0.5"}
+    doc = Doc()
+    section(doc, [{**row, "kind": "published", "verdict": "in band"},
+                  {**row, "kind": "theory", "verdict": "consistent", "quantity": "a bound"}])
+    md = "\n".join(doc.md)
+    published, theory = md.split("### Theory checks")
+    assert "in band" in published and "a bound" not in published and "0.5 [0.4, 0.6]" in published
+    assert "consistent" in theory and "Published results: 1 in band" in md

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from dlps.io import atomic_dir, write_json
 from dlps.report.data import Data, bottom_line, effect_text, evidence_text, flat, load, methods_lines, seeds_for
+from dlps.report import literature
 from dlps.report.doc import SYMBOL, Doc, badge_html, badge_md, data_uri
 from dlps.report.repro import reproducibility, run_cost, stage_times
 from dlps.fmt import fmt, fmt_p
@@ -206,15 +207,6 @@ def pilot_section(doc: Doc, data: Data):
     doc.table(["experiment", "pilot finding", "role", "pilot verdict", "pilot effect", "this run's verdict"], rows)
 
 
-def literature_section(doc: Doc, data: Data):
-    doc.heading(2, "Against the literature", "literature")
-    doc.para("Published reference results (dlps/report/literature.yaml) next to this run's values. 'not comparable' "
-             "says why (a different data size, model or budget); each row says how its figure was verified.")
-    doc.table(["experiment", "quantity", "ours", "band", "verdict", "why", "source", "verified"],
-              [[r["experiment"], r["quantity"], "n/a" if r["ours"] is None else fmt(r["ours"]), r["band"],
-                r["verdict"], r["why"], r["source"], r["verified"]] for r in data.literature])
-
-
 def readme_results(data: Data, times: list[dict]) -> str:
     """The README's results block: primary verdicts per experiment, the claims check, and what the run cost."""
     cost = run_cost(times)
@@ -268,7 +260,7 @@ def document(data: Data, times: list[dict]) -> Doc:
     summary(doc, data)
     protocol_section(doc, data)
     claims_section(doc, data)
-    literature_section(doc, data)
+    literature.section(doc, data.literature)
     methods_section(doc, data)
     for name in data.names:
         experiment_section(doc, data, name)
@@ -282,10 +274,9 @@ def build(params: dict, out_dir: Path = REPORT_DIR, readme: Path = Path("README.
     when all are complete), metrics/claims.json, metrics/literature.json and the README's results block; returns
     the literature rows."""
     from dlps.report import defense, slides
-    from dlps.report.literature import check
 
     data = load(params)
-    data.literature = check(params, data.metrics)
+    data.literature = literature.check(params, data.metrics)
     times = stage_times(params)
     data.claims = judge_claims(data, times)
     write_json(Path("metrics/literature.json"), {"rows": data.literature})

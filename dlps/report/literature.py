@@ -174,3 +174,23 @@ def summary(rows: list[dict]) -> str:
         return ", ".join(f"{mine.count(v)} {v}" for v in VERDICTS[kind] if mine.count(v)) or "none"
     return (f"Published results: {counts('published')}. Theory checks (constants and bounds that follow from the "
             f"task, not agreement with the literature): {counts('theory')}.")
+
+
+def section(doc, rows: list[dict]) -> None:
+    """The report's Literature section: published results and theory checks in two tables, with the band rule."""
+    doc.heading(2, "Against the literature", "literature")
+    doc.para("Each experiment's literature.yaml (dlps/experiments/<name>/) next to this run's values. A row is in band "
+             "only when this run's whole interval lies in the band, out of band when it lies wholly outside, else "
+             "it overlaps; 'not comparable' says why (a different data size, model or budget). " + summary(rows))
+    for kind, title in (("published", "Published results"), ("theory", "Theory checks (constants and bounds)")):
+        doc.heading(3, title)
+        doc.table(["experiment", "quantity", "ours [interval]", "band", "verdict", "why", "source", "where", "figure"],
+                  [[r["experiment"], r["quantity"], _ours(r), r["band"], r["verdict"], r["why"], r["source"],
+                    r["where"], r["figure"]] for r in rows if r["kind"] == kind])
+
+
+def _ours(r: dict) -> str:
+    if r["ours"] is None:
+        return "n/a"
+    lo_hi = r.get("interval")
+    return fmt(r["ours"]) + (f" [{fmt(lo_hi[0])}, {fmt(lo_hi[1])}]" if lo_hi else "")
