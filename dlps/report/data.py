@@ -26,6 +26,10 @@ class Data:
     protocol: dict = field(default_factory=dict)  # {"commit", "deviations": [...], "power": [table rows]}
     pilot: dict = field(default_factory=dict)  # metrics/pilot/findings.json
 
+    def holm_adjusted(self) -> bool:
+        """Whether this run's findings carry Holm's adjustment (runs before the protocol's rule do not)."""
+        return any("p_adjusted" in f for n in self.names for f in self.findings(n))
+
     def findings(self, name: str) -> list[dict]:
         return self.metrics[name].get("findings", [])
 
@@ -215,7 +219,7 @@ def bottom_line(data: Data) -> str:
     refuted or inconclusive, all counted from metrics."""
     c = [x["verdict"] for x in data.claims]
     p = [f["verdict"] for n in data.names for f in data.findings(n) if f.get("primary")]
-    holm = any("p_adjusted" in f for n in data.names for f in data.findings(n))
+    holm = data.holm_adjusted()
     n_open = sum(v in OPEN_CLAIMS for v in c)
     claims = (f"of the old project's {len(c)} claims, {_n(c.count('holds'), 'holds', 'hold')}, "
               f"{_n(c.count('does not hold'), 'does not hold', 'do not hold')} and "
@@ -229,15 +233,29 @@ def bottom_line(data: Data) -> str:
 def _n(k: int, one: str, many: str) -> str:
     return f"{k} {one if k == 1 else many}"
 
-def _power(row: dict) -> float | None:
-    m = re.match(r"(\d+(?:\.\d+)?)\s*%", row.get("power with them", ""))
-    return float(m.group(1)) if m else None
+
+def power_plan(data: Data) -> tuple[dict, int | None]:
+    """The protocol's power table (data.protocol, from docs/protocol.md) per (experiment, finding): seeds needed,
+    seeds run, what the power was computed at, planned power; and the target power (the '80%' of its 'seeds for
+    80% power' column)."""
+    rows = data.protocol.get("power", [])
+    need = next((k for k in (rows[0] if rows else {}) if k.startswith("seeds for")), None)
+    if need is None:
+        return {}, None
+    plan = {}
+    for r in rows:
+        pct = re.match(r"(\d+(?:\.\d+)?)\s*%", r.get("power with them", ""))
+        plan[(r.get("experiment"), r.get("primary finding"))] = {
+            "needed": r[need], "run": r.get("seeds run", "?"), "at": r.get("power computed at", "?"),
+            "power": float(pct.group(1)) if pct else None, "power_text": r.get("power with them", "?")}
+    return plan, int(re.search(r"(\d+)%", need).group(1))
 
 
 def underpowered(data: Data) -> list[str]:
-    """'experiment finding (power)' for each primary the protocol's power table gives under 80% with the seeds run."""
-    return [f"{r.get('experiment')} {r.get('primary finding')} ({r['power with them']})"
-            for r in data.protocol.get("power", []) if (_power(r) or 100) < 80]
+    """'experiment finding (power)' for each primary the protocol's power table plans below its target power."""
+    plan, target = power_plan(data)
+    return [f"{exp} {fid} ({p['power_text']})" for (exp, fid), p in plan.items()
+            if p["power"] is not None and p["power"] < target]
 
 
 def methods_lines(data: Data) -> dict[str, str]:
@@ -249,10 +267,10 @@ def methods_lines(data: Data) -> dict[str, str]:
     levels = sorted({f.get("ci_level") for n in data.names for f in data.findings(n)} - {None})
     level = ("every interval is the two-sided 1 − 2α interval matched to its test "
              f"({', '.join(f'{100 * x:g}%' for x in levels)})" if levels else "intervals are 95%")
-    holm = any("p_adjusted" in f for n in data.names for f in data.findings(n))
+    holm = data.holm_adjusted()
     seeds = ", ".join(f"{n} {len(s)} ({min(s)}–{max(s)})" if len(s) > 1 else f"{n} {len(s)}"
                       for n in data.names for s in [data.metrics[n].get("seeds", [])] if s)
-    rows = data.protocol.get("power", [])
+    rows, target = power_plan(data)
     low = underpowered(data)
     proto = data.protocol
     return {
@@ -263,7 +281,7 @@ def methods_lines(data: Data) -> dict[str, str]:
                  "Multiplicity: this run's findings carry no Holm adjustment (they predate the protocol's rule)."),
         "seeds": f"Seeds per experiment: {seeds}; compared variants share seeds, so every comparison is paired.",
         "power": (f"Power, computed before the run from the pilot's spread (docs/protocol.md): "
-                  f"{len(rows) - len(low)} of {len(rows)} primary findings reach 80% with the seeds run"
+                  f"{len(rows) - len(low)} of {len(rows)} primary findings reach {target}% with the seeds run"
                   + (f"; below it: {', '.join(low)}, where inconclusive is the expected outcome." if low else ".")
                   if rows else "Power: the protocol's power table is not available in this checkout."),
         "protocol": (f"Protocol: docs/protocol.md, last changed in commit {proto['commit']}; "

@@ -6,7 +6,6 @@ that are not the canonical copy (metrics/datasets/*.json). No number is typed he
 
 from __future__ import annotations
 
-import math
 import re
 from pathlib import Path
 
@@ -14,8 +13,9 @@ from scipy import stats
 
 from dlps.fmt import fmt, fmt_p
 from dlps.io import read_json
-from dlps.report.data import Data, effect_text, flat
+from dlps.report.data import Data, effect_text, flat, power_plan
 from dlps.report.verdict_change import cp, mcnemar_floor
+from dlps.verdicts import holm, seeds_needed
 
 DATASETS = Path("metrics/datasets")
 
@@ -38,22 +38,6 @@ def counts(f: dict, n_seeds: int) -> str:
     return said.group(1) if said else "units named in its rule"
 
 
-def power_plan(data: Data) -> tuple[dict, int | None]:
-    """The protocol's power table (data.protocol, from docs/protocol.md) per (experiment, finding): seeds needed,
-    seeds run, planned power; and the target power (the '80%' of its 'seeds for 80% power' column)."""
-    rows = data.protocol.get("power", [])
-    need = next((k for k in (rows[0] if rows else {}) if k.startswith("seeds for")), None)
-    if need is None:
-        return {}, None
-    plan = {}
-    for r in rows:
-        pct = re.match(r"(\d+(?:\.\d+)?)\s*%", r.get("power with them", ""))
-        plan[(r.get("experiment"), r.get("primary finding"))] = {
-            "needed": r[need], "run": r.get("seeds run", "?"), "at": r.get("power computed at", "?"),
-            "power": float(pct.group(1)) if pct else None, "power_text": r.get("power with them", "?")}
-    return plan, int(re.search(r"(\d+)%", need).group(1))
-
-
 def pilot_verdicts(data: Data) -> tuple[dict, str]:
     """The pilot's verdicts (data.pilot, from metrics/pilot/findings.json) per experiment and finding id, and its
     commit."""
@@ -63,14 +47,12 @@ def pilot_verdicts(data: Data) -> tuple[dict, str]:
 
 
 def study_holm(data: Data) -> list[tuple[str, dict, float]]:
-    """Holm over every primary of the study with a p-value: (experiment, finding, adjusted p), by raw p."""
-    fam = sorted(((n, f) for n in data.names for f in data.primary(n)
-                  if f.get("p_value") is not None and f.get("alpha") is not None), key=lambda t: t[1]["p_value"])
-    out, running = [], 0.0
-    for rank, (name, f) in enumerate(fam):
-        running = max(running, min(1.0, (len(fam) - rank) * f["p_value"]))
-        out.append((name, f, running))
-    return out
+    """Holm over every primary of the study with a p-value (dlps.verdicts.holm on copies, one study-wide family):
+    (experiment, finding, adjusted p), by raw p."""
+    fam = [(n, f) for n in data.names for f in data.primary(n)
+           if f.get("p_value") is not None and f.get("alpha") is not None]
+    adjusted = holm([{**f, "primary": True, "text": ""} for _, f in fam], "the study")
+    return sorted(((n, f, a["p_adjusted"]) for (n, f), a in zip(fam, adjusted)), key=lambda t: t[1]["p_value"])
 
 
 def _multiplicity(data: Data) -> str:
@@ -151,7 +133,7 @@ def _attainable(f: dict, what: str) -> str | None:
         return (f"*Why can {f['id']} not be significant?* Exact McNemar uses only the {m} discordant {what} "
                 f"({f['discordant'][0]} vs {f['discordant'][1]}); its smallest one-sided p is 0.5^{m} = "
                 f"{fmt(mcnemar_floor(m))}, not below α = {fmt(alpha)}: it needs at least "
-                f"{math.floor(math.log(alpha) / math.log(0.5)) + 1} discordant {what}.")
+                f"{seeds_needed(0.5, alpha)} discordant {what}.")
     if f.get("test") == "exact sign test" and n and mcnemar_floor(n) >= alpha:
         return (f"*Why can {f['id']} not reach α?* An exact sign test on {n} {what} has its smallest one-sided p at "
                 f"0.5^{n} = {fmt(mcnemar_floor(n))} ≥ α = {fmt(alpha)}, even with every pair on one side.")

@@ -133,7 +133,7 @@ def judge(low: float | None, high: float | None, band, kind: str) -> str:
 
 def check(params: dict, metrics: dict[str, dict], refs: list[dict] | None = None) -> list[dict]:
     """One row per reference: experiment, kind, quantity, ours and its interval (scaled), band, source, where in
-    the source, the source's figure, verdict and why. `verified` repeats `where` for readers of the older shape."""
+    the source, the source's figure, verdict and why."""
     from dlps.experiments import NAMES
 
     rows = []
@@ -144,7 +144,7 @@ def check(params: dict, metrics: dict[str, dict], refs: list[dict] | None = None
         text = {k: fill(ref.get(k, ""), params, m) for k in ("quantity", "source", "where", "figure", "note", "why")}
         row = {"experiment": exp, "kind": kind, "quantity": text["quantity"], "ours": None, "interval": None,
                "band": band_text(band) if band else "none", "source": text["source"], "where": text["where"],
-               "verified": text["where"], "figure": text["figure"]}
+               "figure": text["figure"]}
         try:
             ref = ref | {"path": fill(ref.get("path", ""), params, m)}
             value, low, high, how = ours(ref, m)

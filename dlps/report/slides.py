@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 import struct
 
-from dlps.report.data import Data, bottom_line, effect_text, methods_lines, underpowered
+from dlps.report.data import Data, bottom_line, effect_text, methods_lines, power_plan, underpowered
 from dlps.report.doc import badge_html, data_uri
 from dlps.fmt import fmt
 
@@ -96,13 +96,14 @@ def _overview(data: Data) -> str:
 
 
 def _methods(data: Data) -> str:
-    facts = methods_lines(data)
+    facts, (_, target) = methods_lines(data), power_plan(data)
     items = "".join(f"<li>{html.escape(facts[k])}</li>" for k in ("protocol", "alpha", "holm", "seeds", "power"))
     body = f"<h2>Methods: the protocol, fixed before the data</h2><ul class=\"tight\">{items}</ul>"
+    aim = f"{target}%" if target else "the target"
     notes = ("Every rule, margin and seed count was committed in the protocol before the fresh confirmatory seeds "
              "ran, and the report lists any deviation. Tests are one-sided with intervals matched to them, and Holm's "
              "adjustment runs within each experiment. Power was computed beforehand from the pilot's spread; where the "
-             "budget could not buy 80%, the protocol says so, and inconclusive is the expected outcome there.")
+             f"budget could not buy {aim} power, the protocol says so, and inconclusive is the expected outcome there.")
     return _slide(body, notes)
 
 

@@ -12,6 +12,7 @@ import numpy as np
 from scipy import stats
 
 from dlps.fmt import fmt, fmt_p
+from dlps.verdicts import seeds_needed
 
 UP, DOWN = "greater", "less"
 
@@ -141,12 +142,11 @@ def _difference(f: dict, expect: str) -> str:
 
 
 def cp(k, n: int, confidence: float) -> tuple[np.ndarray, np.ndarray]:
-    """Exact Clopper–Pearson bounds of k successes in n (k may be an array)."""
-    k, tail = np.asarray(k, dtype=float), (1 - confidence) / 2
-    with np.errstate(invalid="ignore"):
-        low = np.where(k > 0, stats.beta.ppf(tail, k, n - k + 1), 0.0)
-        high = np.where(k < n, stats.beta.ppf(1 - tail, k + 1, n - k), 1.0)
-    return low, high
+    """Exact Clopper–Pearson bounds of k successes in n (k may be an array), as dlps.verdicts.rate computes them."""
+    cis = [stats.binomtest(int(j), n).proportion_ci(confidence_level=confidence, method="exact")
+           for j in np.atleast_1d(k)]
+    low, high = np.array([c.low for c in cis]), np.array([c.high for c in cis])
+    return (low, high) if np.ndim(k) else (low[0], high[0])
 
 
 def _rate(f: dict, rule: str, what: str) -> str:
@@ -183,7 +183,7 @@ def _mcnemar(f: dict, what: str) -> str:
     text = (f"an exact McNemar test: only the {m} {what} where exactly one of the two succeeds count ({b} where "
             f"only the first does, {c} where only the second does); under no difference each is a coin flip. ")
     if need is None:
-        least = math.floor(math.log(alpha) / math.log(0.5)) + 1
+        least = seeds_needed(0.5, alpha)  # the fewest coin flips whose all-one-side p is below α
         return text + (f"The smallest p any split of {m} can give is 0.5^{m} = {fmt(mcnemar_floor(m))}, not below "
                        f"α = {fmt(alpha)}: no outcome of these {what} can be significant; it takes at least {least} "
                        f"discordant {what}")
