@@ -33,23 +33,28 @@ def peak_rss_mib() -> float:
     return own + _WORKERS * _max_rss_mib(resource.RUSAGE_CHILDREN) if _WORKERS else own
 
 
+def cpu_info() -> tuple[str, str]:
+    """The CPU's model name and its instruction-set flags as /proc/cpuinfo lists them ("flags" on x86, "Features"
+    on ARM); elsewhere platform.processor() and no flags."""
+    import platform
+
+    fields: dict[str, str] = {}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, sep, value = line.partition(":")
+            if sep:
+                fields.setdefault(key.strip(), value.strip())
+    except OSError:
+        pass
+    return fields.get("model name") or platform.processor() or "unknown CPU", fields.get("flags") or fields.get("Features") or ""
+
+
 def cpu_kind() -> str:
     """The CPU's model name and its widest vector extensions (machines of one name differ in these, and with them
     a run's speed and its bytes)."""
-    model, flags = "unknown CPU", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name" and model == "unknown CPU":
-                model = value.strip()
-            elif key.strip() == "flags" and not flags:
-                flags = set(value.split())
-    except OSError:
-        import platform
-
-        model = platform.processor() or model
+    model, flags = cpu_info()
     wide = [name for flag, name in (("avx2", "AVX2"), ("avx512f", "AVX-512"), ("avx512_bf16", "BF16"),
-                                    ("amx_tile", "AMX")) if flag in flags]
+                                    ("amx_tile", "AMX")) if flag in flags.split()]
     return f"{model} ({', '.join(wide)})" if wide else model
 
 

@@ -13,7 +13,7 @@ from dlps.experiments.architectures.spec import CONFIGS, LAG_METRICS, MODELS, la
 from dlps.jobs.evaluate import aggregate, check_findings, findings_of
 from dlps.runtime import Runtime
 from dlps.schema import ParamError
-from dlps.tasks import adding_problem
+from dlps.data.tasks import adding_problem
 
 CFG = {"seeds": [0, 1, 2], "threads": 1, "workers": 1, "variants": list(CONFIGS), "lags": [5, 10], "hidden": 8,
        "batch": 16, "lr": 1e-2, "clip": 1.0, "max_steps": 20, "eval_every": 10, "stop_after": 1, "n_val": 50,

@@ -91,3 +91,12 @@ def test_every_folder_has_its_required_data_files_and_they_parse(name):
             assert folder_file(name, f.name).is_file(), f"{name} lacks {f.name}: {f.meaning}"
         if folder_file(name, f.name).is_file():
             assert read_folder_yaml(name, f.name) is not None, f"{name}/{f.name} is empty"
+
+
+def test_the_package_top_level_holds_only_foundations():
+    """dlps/ is laid out by role: at most about 15 modules at the top, the rest in data/, models/, experiments/,
+    jobs/, report/ and tools/ (docs/design.md names what belongs where)."""
+    top = sorted(p.name for p in (ROOT / "dlps").glob("*.py"))
+    assert len(top) <= 15, f"dlps/ has {len(top)} top-level modules: {top}"
+    packages = sorted(p.name for p in (ROOT / "dlps").iterdir() if (p / "__init__.py").is_file())
+    assert packages == ["data", "experiments", "jobs", "models", "report", "tools"]

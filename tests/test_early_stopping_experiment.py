@@ -54,7 +54,7 @@ def states_equal(a, b):
 def test_stopped_run_is_the_prefix_of_the_full_run_and_restores_the_same_weights(ctx):
     """The design rests on this: a live early-stopped run with the same seed is exactly the full run's first
     stop_epoch epochs, and its best weights are the full run's snapshot at the restored epoch."""
-    from dlps.training import early_stop_epoch, fit
+    from dlps.models.training import early_stop_epoch, fit
 
     t = images.to_tensors(images.split(images.load(ctx.data, "fashion_mnist"), CFG, 0, "early_stopping"))
     model, st, full, snapshots = train.full_run(CFG, t, 0)

@@ -12,7 +12,7 @@ from dlps.experiments.vanishing_gradients import train as vg
 from dlps.models.cells import SequenceRegressor
 from dlps.models.members import Adam, Members, clip_grad_norms_, model_tensors, train_step
 from dlps.runtime import Runtime
-from dlps.tasks import adding_problem
+from dlps.data.tasks import adding_problem
 
 H, T, B, STEPS, SEEDS = 6, 7, 16, 30, (0, 1)
 CPU = Runtime("cpu")

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from dlps import montecarlo as bv
+from dlps.models import montecarlo as bv
 
 
 def test_decomposition_matches_direct_test_error():

@@ -11,7 +11,7 @@ import pytest
 from dlps import verdicts
 from tinydata import WORDS
 
-from dlps import text
+from dlps.data import text
 from dlps.data.imdb import load_imdb
 from dlps.errors import UserError
 from dlps.experiments.sentiment import figures, judge, spec
@@ -92,7 +92,7 @@ def test_padding_never_reaches_the_final_state(cell, bi):
     import torch
 
     from dlps.models.text_rnn import RNNClassifier
-    from dlps.training import init_model
+    from dlps.models.training import init_model
 
     model = init_model(RNNClassifier(50, 6, 5, cell, bi, 0.0), 0).eval()
     short = np.array([5, 7, 9], dtype=np.int64)
@@ -322,7 +322,7 @@ def test_fit_rnn_records_whether_patience_or_the_cap_stopped_it():
     a cap of 1 ends training before patience can."""
     from dlps.models.text_rnn import RNNClassifier
     from dlps.runtime import Runtime
-    from dlps.training import init_model
+    from dlps.models.training import init_model
 
     rng = np.random.default_rng(0)
     seqs = [rng.integers(2, 30, rng.integers(3, 9)) for _ in range(24)]

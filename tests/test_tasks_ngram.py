@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from dlps.models import ngram
-from dlps.tasks import ADDING_BASELINE_MSE, adding_problem
+from dlps.data.tasks import ADDING_BASELINE_MSE, adding_problem
 
 
 def test_adding_problem_shape_markers_and_targets():

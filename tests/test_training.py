@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from dlps import training as tr
+from dlps.models import training as tr
 from dlps.models.vision import MLP, SmallCNN
 from dlps.runtime import Runtime
 

@@ -1,1 +1,1 @@
-"""Datasets: where each comes from, how it is fetched and verified, and how it is decoded once."""
+"""Datasets: where each comes from, how it is fetched, verified and decoded once; synthetic tasks; text batching."""

@@ -170,15 +170,12 @@ def machine(device_setting: str | None) -> dict:
 
 
 def _cpu_model() -> str:
-    """The CPU's model name and instruction-set flags (the kernels torch and BLAS pick depend on them)."""
-    try:
-        info = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return platform.processor()
-    fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
-    fields = {k.strip(): v.strip() for k, v in fields.items()}
-    flags = fields.get("flags") or fields.get("Features") or ""
-    return f"{fields.get('model name', platform.processor())} [{hashlib.sha256(flags.encode()).hexdigest()[:12]}]"
+    """The CPU's model name and a digest of all its instruction-set flags (the kernels torch and BLAS pick depend
+    on them): stricter than timing.cpu_kind, which names only the widest extensions."""
+    from dlps.timing import cpu_info
+
+    model, flags = cpu_info()
+    return f"{model} [{hashlib.sha256(flags.encode()).hexdigest()[:12]}]"
 
 
 def _lookup(params: dict, dotted: str):

@@ -1,1 +1,2 @@
-"""Models: a NumPy char-RNN and its PyTorch twin, from-scratch recurrent cells, n-gram baselines."""
+"""Models and how they learn: a NumPy char-RNN and its PyTorch twin, from-scratch cells, batched members, n-gram
+baselines, the classifier training loop, the Monte Carlo simulations."""

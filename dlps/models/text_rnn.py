@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from dlps.text import PAD
+from dlps.data.text import PAD
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from dlps.experiments.architectures.spec import CONFIGS, MODELS, lag_key
 from dlps.fmt import fmt
-from dlps.tasks import ADDING_BASELINE_MSE
+from dlps.data.tasks import ADDING_BASELINE_MSE
 
 
 def _pct(x: float) -> str:

@@ -11,7 +11,7 @@ import numpy as np
 
 from dlps.experiments.architectures.spec import LAG_METRICS, MODELS, lag_key, parent
 from dlps.fmt import fmt, fmt_p
-from dlps.tasks import ADDING_BASELINE_MSE
+from dlps.data.tasks import ADDING_BASELINE_MSE
 from dlps.verdicts import all_of, difference, finding, rate, rates_paired
 
 MOST = 0.5  # "succeeds in most seeds": a success rate above one half

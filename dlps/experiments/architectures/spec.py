@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 
 from dlps.schema import SEEDS, Choice, Float, Int, ListOf, ParamError, Section
-from dlps.tasks import ADDING_BASELINE_MSE
+from dlps.data.tasks import ADDING_BASELINE_MSE
 
 NAME = "architectures"
 VARIANTS_KEY = "variants"

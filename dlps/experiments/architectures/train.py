@@ -9,7 +9,7 @@ import time
 import numpy as np
 
 from dlps.experiments.architectures.spec import CONFIGS, lag_key
-from dlps.tasks import adding_problem
+from dlps.data.tasks import adding_problem
 
 
 def build(variant: str, hidden: int, seed: int):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlps import montecarlo as mc
+from dlps.models import montecarlo as mc
 from dlps.experiments.bias_variance.spec import DD_PERCENT, DEGREES, p_grid
 
 

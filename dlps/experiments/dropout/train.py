@@ -22,7 +22,7 @@ def run_seed(cfg: dict, p: float, data: dict[str, np.ndarray], seed: int, rt) ->
     """
     from dlps.data import images
     from dlps.models.vision import MLP
-    from dlps.training import evaluate, fit, input_stats
+    from dlps.models.training import evaluate, fit, input_stats
 
     t = images.to_tensors(data, rt.device)
     model = MLP(int(np.prod(data["x_train"].shape[1:])), cfg["hidden"], 10, float(p)).to(rt.device)
@@ -47,7 +47,7 @@ def run_seed(cfg: dict, p: float, data: dict[str, np.ndarray], seed: int, rt) ->
 
 def train(cfg: dict, variant: str, seeds: list[int], ctx) -> dict:
     """Every seed of one dropout rate: same data split, initial weights and batch order across rates."""
-    from dlps.training import train_per_seed
+    from dlps.models.training import train_per_seed
 
     p = float(variant)
     rt = ctx.runtime(cfg["precision"], key=f"{NAME}.precision")

@@ -31,7 +31,7 @@ def full_run(cfg: dict, t: dict, seed: int, rt=None):
     the weights of its best epoch, which is always a new running minimum; so one full run gives every
     patience's stopped-and-restored model. Returns (model, stats, history, snapshots by epoch).
     """
-    from dlps.training import clone_state, fit, input_stats
+    from dlps.models.training import clone_state, fit, input_stats
 
     model = make_model(cfg, t, rt)
     stats_ = input_stats(t["x_train"])
@@ -52,7 +52,7 @@ def full_run(cfg: dict, t: dict, seed: int, rt=None):
 def run_seed(cfg: dict, data: dict[str, np.ndarray], seed: int, rt) -> tuple[dict, list]:
     """One full run; per patience: stop and best epoch, epochs and time saved, restored vs final test accuracy."""
     from dlps.data import images
-    from dlps.training import early_stop_epoch, evaluate
+    from dlps.models.training import early_stop_epoch, evaluate
 
     t = images.to_tensors(data, rt.device)
     model, st, history, snapshots = full_run(cfg, t, seed, rt)
@@ -83,7 +83,7 @@ def run_seed(cfg: dict, data: dict[str, np.ndarray], seed: int, rt) -> tuple[dic
 
 def train(cfg: dict, variant: str, seeds: list[int], ctx) -> dict:
     """Every seed's full run (its own training subset, initial weights and batch order)."""
-    from dlps.training import train_per_seed
+    from dlps.models.training import train_per_seed
 
     rt = ctx.runtime(cfg["precision"], key=f"{NAME}.precision")
     return train_per_seed(ctx, "fashion_mnist", cfg, seeds, NAME, lambda data, seed: run_seed(cfg, data, seed, rt))

@@ -26,7 +26,7 @@ def precision_check(params: dict) -> dict | None:
     from dlps import stats
     from dlps.experiments.l2.train import run_seed
     from dlps.jobs.train import Context
-    from dlps.training import train_per_seed
+    from dlps.models.training import train_per_seed
 
     cfg = params["l2"]
     low = cfg["precision"]

@@ -29,7 +29,7 @@ def run_seed(cfg: dict, lam: float, data: dict[str, np.ndarray], seed: int, rt) 
     """
     from dlps.data import images
     from dlps.models.vision import SmallCNN
-    from dlps.training import evaluate, fit, input_stats, weight_norm
+    from dlps.models.training import evaluate, fit, input_stats, weight_norm
 
     t = images.to_tensors(data, rt.device)
     model = SmallCNN(10, tuple(cfg["channels"]), cfg["hidden"]).to(rt.device)
@@ -52,7 +52,7 @@ def run_seed(cfg: dict, lam: float, data: dict[str, np.ndarray], seed: int, rt) 
 
 def train(cfg: dict, variant: str, seeds: list[int], ctx) -> dict:
     """Every seed of one λ: same data split, initial weights and batch order across λ values."""
-    from dlps.training import train_per_seed
+    from dlps.models.training import train_per_seed
 
     lam = float(variant)
     rt = ctx.runtime(cfg["precision"], key=f"{NAME}.precision")

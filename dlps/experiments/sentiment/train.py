@@ -75,7 +75,7 @@ def log_loss(probs: np.ndarray, y: np.ndarray) -> float:
 def tfidf_texts(cfg: dict, variant: str, texts: list[str]) -> list[str]:
     """What a TF-IDF variant reads: whole reviews (a bag of words has no length limit), or for SAME_TEXT exactly
     the tokens the recurrent models read (the same max_len and truncate side, by the same function)."""
-    from dlps import text
+    from dlps.data import text
 
     if variant != SAME_TEXT:
         return list(texts)
@@ -123,7 +123,7 @@ def predict(model, seqs: list[np.ndarray], rt, batch_size: int = 512):
     in input order)."""
     import torch
 
-    from dlps import text
+    from dlps.data import text
 
     was_training = model.training
     model.eval()
@@ -162,8 +162,8 @@ def fit_rnn(model, train: tuple[list, np.ndarray], val: tuple[list, np.ndarray],
     import torch
     import torch.nn.functional as F
 
-    from dlps import text
-    from dlps.training import clone_state
+    from dlps.data import text
+    from dlps.models.training import clone_state
 
     seqs, y = train
     lengths = np.array([len(s) for s in seqs])
@@ -210,9 +210,10 @@ def run_rnn(cfg: dict, variant: str, parts: dict, seed: int, rt) -> tuple[dict, 
     """One recurrent classifier: vocabulary from the training part only, truncated sequences, length-bucketed
     batches, weights initialised under `seed` (on the CPU, then moved, so every device starts alike); the
     best-validation-accuracy epoch's weights are tested once."""
-    from dlps import progress, text
+    from dlps import progress
+    from dlps.data import text
     from dlps.models.text_rnn import RNNClassifier
-    from dlps.training import init_model
+    from dlps.models.training import init_model
 
     vocab = text.build_vocab(parts["train"][0], cfg["vocab_size"])
     enc = {k: (text.encode(v[0], vocab, cfg["max_len"], cfg["truncate"]), v[1]) for k, v in parts.items()}

@@ -10,7 +10,7 @@ import numpy as np
 
 from dlps.experiments.vanishing_gradients.spec import CELLS, FIELDS, configs, key
 from dlps.fmt import fmt, fmt_p
-from dlps.tasks import ADDING_BASELINE_MSE
+from dlps.data.tasks import ADDING_BASELINE_MSE
 from dlps.verdicts import all_of, difference, equivalence, finding
 
 VANISHED_LOG10 = 4.0  # the bar: "vanished" means at least 10^4 times smaller

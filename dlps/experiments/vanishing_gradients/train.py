@@ -171,7 +171,7 @@ def fit_all(models: list, cfg: dict, seeds: list[int], rt, length: int) -> list[
     import torch
 
     from dlps.models.members import Adam, Members, drop, mse as members_mse, train_step
-    from dlps.tasks import adding_problem
+    from dlps.data.tasks import adding_problem
 
     device = rt.device
     streams = [np.random.default_rng((s, 1)) for s in seeds]
@@ -207,7 +207,7 @@ def fit(model, cfg: dict, seed: int, rt, length: int) -> tuple[int, bool]:
 
 def probe(cfg: dict, seed: int, length: int) -> tuple[np.ndarray, np.ndarray]:
     """The fixed measurement batch of a seed and length, shared by every cell, ρ and phase."""
-    from dlps.tasks import adding_problem
+    from dlps.data.tasks import adding_problem
 
     return adding_problem(cfg["batch"], length, np.random.default_rng((seed, 0, length)))
 
