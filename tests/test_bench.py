@@ -6,7 +6,7 @@ import pytest
 
 from dlps.experiments import part
 from dlps.params import read_params
-from dlps.tools import bench
+from dlps.tools import bench, bench_profile
 
 
 def load(path):
@@ -19,13 +19,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.mark.slow
 def test_flop_counts_match_hand_computation():
-    assert bench.mlp([8, 4, 2], 3, False)["flops_per_step"] == 6 * 3 * (8 * 4 + 4 * 2)
+    assert bench.mlp([8, 4, 2], 3, False).flops == 6 * 3 * (8 * 4 + 4 * 2)
     # conv 3->2 on 32x32 (3x3), pooled to 16x16, then linear 2*16*16->5 and 5->10; ×3 for training
     conv = 2 * 32 * 32 * 2 * 3 * 9
-    assert bench.cnn([2], 5, 4, False, False)["flops_per_step"] == 3 * 4 * (conv + 2 * 512 * 5 + 2 * 5 * 10)
-    assert bench.recurrent_regressor("lstm", 3, 5, 2)["flops_per_step"] == 3 * 2 * 4 * 3 * (2 + 3) * 5 * 2
-    assert bench.text_classifier("gru", 50, 4, 3, 6, 2, False)["flops_per_step"] == 3 * 2 * 3 * 3 * (4 + 3) * 6 * 2
-    assert bench.numpy_rnn(7, 3, 4, 2)["flops_per_step"] == 3 * 2 * (3 * 3 + 7 * 3) * 4 * 2
+    assert bench.cnn([2], 5, 4, False, False).flops == 3 * 4 * (conv + 2 * 512 * 5 + 2 * 5 * 10)
+    assert bench.recurrent_regressor("lstm", 3, 5, 2).flops == 3 * 2 * 4 * 3 * (2 + 3) * 5 * 2
+    assert bench.text_classifier("gru", 50, 4, 3, 6, 2, False).flops == 3 * 2 * 3 * 3 * (4 + 3) * 6 * 2
+    assert bench.numpy_rnn(7, 3, 4, 2).flops == 3 * 2 * (3 * 3 + 7 * 3) * 4 * 2
+    assert bench_profile.members_core("gru", 4, 3, 6, 2, seeds=3).flops == 3 * (3 * 2 * 3 * 3 * (4 + 3) * 6 * 2)
 
 
 def test_workloads_follow_the_params_and_their_thread_counts():
@@ -36,7 +37,58 @@ def test_workloads_follow_the_params_and_their_thread_counts():
         assert f"({section})" in names
     l2 = [r for r in rows if "(l2)" in r[0]]
     assert {r[1] for r in l2} == {"fp32", params["l2"]["precision"]}
-    assert all(r[2] == (params["sentiment"]["threads"] or 2) for r in rows if "(sentiment)" in r[0])
+    assert len(l2) == 1 + (params["l2"]["precision"] != "fp32" or params["l2"]["channels_last"])  # no duplicate row
+    for section in ("dropout", "l2", "sentiment"):  # each job's thread count, as its stage runs it
+        assert all(r[2] == (params[section]["threads"] or 2) for r in rows if f"({section})" in r[0])
+    assert all(r[3] in bench.MODELS for r in rows)
+
+
+def test_a_profile_splits_a_step_into_operators():
+    p = bench_profile.profile(bench.cnn([2], 5, 4, False, False))
+    assert 0 < p["gemm_share"] <= 1 and p["ops_per_step"] > 10 and p["us_per_op"] > 0
+    assert 0 < sum(t["share"] for t in p["top"]) <= 1 + 1e-9
+    assert "aten::convolution_backward" in {t["op"] for t in p["top"]} | set(bench_profile.GEMM_OPS)
+    assert "per-op overhead" in bench_profile.limit(p | {"gemm_share": 0.2})
+    assert "matrix products" in bench_profile.limit(p | {"gemm_share": 0.8})
+
+
+def test_batched_members_variant_is_checked_against_torchs_cell():
+    """Member 0 of the batched variant equals torch's GRU from the same seed; another member (another seed) does
+    not, so the check can fail."""
+    args = ("gru", 50, 4, 3, 6, 2, False)
+    name, build, max_diff = bench_profile._variants("text_classifier", args)[1]
+    w = build()
+    assert "batched" in name and max_diff(w) < 1e-5
+    reference = bench_profile._core_reference("gru", 4, 3, 6, 2)
+    assert float((w.output()[1] - reference).abs().max()) > 1e-4
+    w.step()  # it trains
+    assert max_diff(w) > 0
+
+
+def test_run_explains_only_the_families_below_half_their_ceiling(monkeypatch):
+    work = bench.Workload(lambda: None, lambda: None, 10, 100, 1)
+    monkeypatch.setattr(bench, "workloads", lambda params, threads: [
+        ("fast", "fp32", 1, "mlp", ()), ("slow", "fp32", 1, "cnn", ())])
+    monkeypatch.setattr(bench, "MODELS", {"mlp": lambda: work, "cnn": lambda: work})
+    monkeypatch.setattr(bench, "matmul_ceiling", lambda dtype, n=2048: 1000.0)
+    speeds = iter([800.0, 300.0])
+    monkeypatch.setattr(bench, "measure", lambda w: {"samples_per_s": 1.0, "flops_per_s": next(speeds),
+                                                     "flops_per_step": 100})
+    monkeypatch.setattr(bench_profile, "explain", lambda model, args, row: {"limit": f"why {model}"})
+    monkeypatch.setattr(bench, "dvc_overhead", lambda: {"dvc_repro_noop_s": 1.0, "import_dlps_pipeline_s": 0.1,
+                                                        "import_torch_s": 1.0})
+    rows = bench.run({}, 1, False)["workloads"]
+    assert "limit" not in rows[0] and rows[1]["limit"] == "why cnn"
+
+
+@pytest.mark.slow
+def test_explain_measures_each_variant_of_a_tiny_cnn():
+    row = {"samples_per_s": 1.0, "ceiling_flops_per_s": 1e12}
+    out = bench_profile.explain("cnn", ([2], 5, 4, False, False), row)
+    assert [v["variant"] for v in out["variants"]] == ["channels_last", "torch.compile (inductor)"]
+    for v in out["variants"]:
+        assert v["max_abs_diff_vs_eager"] < 1e-4 and v["repeatable"] and v["samples_per_s"] > 0
+    assert "|" in "\n".join(bench_profile.table_lines([{"workload": "w", "fraction_of_ceiling": 0.1, **out}]))
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
@@ -82,3 +134,14 @@ def test_no_precision_skips_the_precision_check(monkeypatch):
     assert bench.run({}, 1, False)["precision"] is None
     monkeypatch.setattr(bench, "precision_check", lambda params: {"ran": True})
     assert bench.run({}, 1, True)["precision"] == {"ran": True}
+
+
+def test_a_variant_that_cannot_run_is_recorded_not_raised(monkeypatch):
+    def broken():
+        raise RuntimeError("no C compiler\nmore detail")
+
+    monkeypatch.setattr(bench_profile, "_variants", lambda model, args: [("torch.compile (inductor)", broken, None)])
+    out = bench_profile.explain("cnn", ([2], 5, 4, False, False), {"samples_per_s": 1.0, "ceiling_flops_per_s": 1e12})
+    assert out["variants"] == [{"variant": "torch.compile (inductor)", "error": "RuntimeError: no C compiler"}]
+    assert "did not run: RuntimeError: no C compiler" in "\n".join(
+        bench_profile.table_lines([{"workload": "w", "fraction_of_ceiling": 0.1, **out}]))

@@ -7,6 +7,8 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
+from typing import Callable
 
 from dlps.models.flops import GATES
 
@@ -31,52 +33,77 @@ def matmul_ceiling(dtype_name: str, n: int = 2048) -> float:
     return 2 * n ** 3 / _median_time(lambda: a @ b)
 
 
-def _train_steps(model, x, y, loss_fn, steps: int, bf16: bool, forward=None):
-    """Median seconds per optimizer step (forward under bf16 autocast on x's device if bf16, backward, SGD with
-    momentum)."""
+@dataclass
+class Workload:
+    """One model family's training step, ready to repeat: step() is one optimizer step on fixed inputs, output()
+    the model's predictions on them (for comparing variants), `steps` how many steps one timing takes."""
+    step: Callable[[], None]
+    output: Callable[[], object]
+    samples: int
+    flops: int
+    steps: int
+
+
+def measure(w: Workload) -> dict:
+    """Samples and FLOPs per second of a workload's step (median of 3 timings of w.steps steps)."""
+    step_s = _median_time(lambda: [w.step() for _ in range(w.steps)], repeats=3) / w.steps
+    return {"samples_per_s": w.samples / step_s, "flops_per_s": w.flops / step_s, "flops_per_step": w.flops}
+
+
+def _sgd(model, x, y, loss_fn, bf16: bool, forward=None):
+    """(step, output) of `model` on (x, y): forward under bf16 autocast on x's device if bf16, backward, SGD with
+    momentum."""
     import torch
 
     from dlps.runtime import Runtime
 
     rt = Runtime(str(x.device), "bf16" if bf16 else "fp32")
     opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
-    forward = forward or model
+    forward = model if forward is None else forward
 
-    def run():
-        for _ in range(steps):
-            with rt.autocast():
-                out = forward(x)
-            loss = loss_fn(out.float(), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+    def step():
+        with rt.autocast():
+            out = forward(x)
+        loss = loss_fn(out.float(), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
 
-    return _median_time(run, repeats=3) / steps
+    def output():
+        with torch.no_grad(), rt.autocast():
+            return forward(x).float()
+
+    return step, output
 
 
-def _rates(samples: int, flops: int, step_s: float) -> dict:
-    return {"samples_per_s": samples / step_s, "flops_per_s": flops / step_s, "flops_per_step": flops}
+def _compiled(model, forward):
+    """forward through torch.compile (inductor) of `model`, or forward itself."""
+    import torch
+
+    return torch.compile(model) if forward is model else torch.compile(forward)
 
 
-def mlp(sizes: list[int], batch: int, bf16: bool) -> dict:
+def mlp(sizes: list[int], batch: int, bf16: bool) -> Workload:
     """An MLP training step: 6 FLOPs per weight per sample (forward 2, backward 4)."""
     import torch
 
     from dlps.models.vision import MLP
 
+    torch.manual_seed(0)
     model = MLP(sizes[0], sizes[1:-1], sizes[-1])
     x, y = torch.randn(batch, sizes[0]), torch.randint(0, sizes[-1], (batch,))
-    step = _train_steps(model, x, y, torch.nn.functional.cross_entropy, 20, bf16)
-    flops = 6 * batch * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
-    return _rates(batch, flops, step)
+    step, output = _sgd(model, x, y, torch.nn.functional.cross_entropy, bf16)
+    return Workload(step, output, batch, 6 * batch * sum(a * b for a, b in zip(sizes[:-1], sizes[1:])), 20)
 
 
-def cnn(channels: list[int], hidden: int, batch: int, bf16: bool, channels_last: bool) -> dict:
+def cnn(channels: list[int], hidden: int, batch: int, bf16: bool, channels_last: bool,
+        compiled: bool = False) -> Workload:
     """The SmallCNN's training step on 3×32×32 input; FLOPs counted over its conv and linear layers (×3)."""
     import torch
 
     from dlps.models.vision import SmallCNN
 
+    torch.manual_seed(0)
     model = SmallCNN(10, tuple(channels), hidden)
     x, y = torch.randn(batch, 3, 32, 32), torch.randint(0, 10, (batch,))
     if channels_last:
@@ -96,39 +123,47 @@ def cnn(channels: list[int], hidden: int, batch: int, bf16: bool, channels_last:
         model(x[:1])
     for h in hooks:
         h.remove()
-    step = _train_steps(model, x, y, torch.nn.functional.cross_entropy, 10, bf16)
-    return _rates(batch, 3 * forward * batch, step)
+    step, output = _sgd(model, x, y, torch.nn.functional.cross_entropy, bf16,
+                        _compiled(model, model) if compiled else None)
+    return Workload(step, output, batch, 3 * forward * batch, 10)
 
 
-def recurrent_regressor(kind: str, hidden: int, length: int, batch: int, input_size: int = 2) -> dict:
+def recurrent_regressor(kind: str, hidden: int, length: int, batch: int, input_size: int = 2) -> Workload:
     """A torch.nn.LSTM/GRU regression step (the adding problem's model): gates·2H(D+H) FLOPs per sample per
     step forward, ×3 for training."""
     import torch
 
     from dlps.models.cells import SequenceRegressor
 
+    torch.manual_seed(0)
     model = SequenceRegressor(kind, hidden, input_size=input_size)
     x, y = torch.randn(batch, length, input_size), torch.randn(batch)
-    step = _train_steps(model, x, y, torch.nn.functional.mse_loss, 5, False)
-    return _rates(batch, 3 * 2 * GATES[kind] * hidden * (input_size + hidden) * length * batch, step)
+    step, output = _sgd(model, x, y, torch.nn.functional.mse_loss, False)
+    return Workload(step, output, batch, 3 * 2 * GATES[kind] * hidden * (input_size + hidden) * length * batch, 5)
 
 
-def text_classifier(kind: str, vocab: int, embed: int, hidden: int, length: int, batch: int, bf16: bool) -> dict:
+def text_classifier(kind: str, vocab: int, embed: int, hidden: int, length: int, batch: int, bf16: bool,
+                    compiled: bool = False) -> Workload:
     """The sentiment model's training step on full-length batches (embedding, one LSTM/GRU, linear read-out):
     gates·2H(E+H) FLOPs per token forward, ×3 for training."""
     import torch
 
     from dlps.models.text_rnn import RNNClassifier
 
+    torch.manual_seed(0)
     model = RNNClassifier(vocab, embed, hidden, kind, False, 0.0)
     x, y = torch.randint(2, vocab, (batch, length)), torch.randint(0, 2, (batch,)).float()
     lengths = torch.full((batch,), length)
-    step = _train_steps(model, x, y, torch.nn.functional.binary_cross_entropy_with_logits, 3, bf16,
-                        forward=lambda inp: model(inp, lengths))
-    return _rates(batch, 3 * 2 * GATES[kind] * hidden * (embed + hidden) * length * batch, step)
+
+    def forward(inp):
+        return model(inp, lengths)
+
+    step, output = _sgd(model, x, y, torch.nn.functional.binary_cross_entropy_with_logits, bf16,
+                        _compiled(model, forward) if compiled else forward)
+    return Workload(step, output, batch, 3 * 2 * GATES[kind] * hidden * (embed + hidden) * length * batch, 3)
 
 
-def numpy_rnn(vocab: int, hidden: int, length: int, batch: int) -> dict:
+def numpy_rnn(vocab: int, hidden: int, length: int, batch: int) -> Workload:
     """The NumPy char-RNN's train step (forward, BPTT, clip, Adam); the one-hot input is a gather, not a matmul."""
     import numpy as np
 
@@ -140,14 +175,13 @@ def numpy_rnn(vocab: int, hidden: int, length: int, batch: int) -> dict:
     x = rng.integers(0, vocab, (batch, length))
     y = rng.integers(0, vocab, (batch, length))
 
-    def run():
-        for _ in range(5):
-            _, grads, _ = nr.loss_and_grads(params, x, y)
-            nr.clip_grad_norm(grads, 5.0)
-            opt.step(params, grads)
+    def step():
+        _, grads, _ = nr.loss_and_grads(params, x, y)
+        nr.clip_grad_norm(grads, 5.0)
+        opt.step(params, grads)
 
-    step = _median_time(run, repeats=3) / 5
-    return _rates(batch * length, 3 * 2 * (hidden * hidden + vocab * hidden) * length * batch, step)
+    return Workload(step, lambda: nr.loss_and_grads(params, x, y)[0], batch * length,
+                    3 * 2 * (hidden * hidden + vocab * hidden) * length * batch, 5)
 
 
 def dvc_overhead() -> dict:
@@ -174,16 +208,15 @@ def costs() -> list:
 
 
 def workloads(params: dict, threads: int) -> list[tuple]:
-    """(name, precision, threads, measure) for each model family, from the experiments' bench_workloads at their
-    params: the thread count each experiment's stage uses (one for the one-thread recurrent models) and its
-    precision."""
+    """(name, precision, threads, model, args) for each model family, from the experiments' bench_workloads at
+    their params: the thread count each experiment's jobs use (its `threads`, else the shared count) and its
+    precision; model names a builder in MODELS."""
     from dlps.experiments.contract import get
 
     rows = []
     for name, cost in costs():
         listed = get(cost, "bench_workloads")
-        for label, precision, n, model, args in (listed(params[name], threads) if listed else []):
-            rows.append((label, precision, n, lambda model=model, args=args: MODELS[model](*args)))
+        rows += listed(params[name], threads) if listed else []
     return rows
 
 
@@ -201,17 +234,21 @@ def run(params: dict, threads: int, check_precision: bool = True) -> dict:
     import torch
     from threadpoolctl import threadpool_limits
 
-    torch.manual_seed(0)
+    from dlps.tools.bench_profile import HALF, explain
+
     ceilings, rows = {}, []
-    for name, dtype, n, measure in workloads(params, threads):
+    for name, dtype, n, model, args in workloads(params, threads):
         torch.set_num_threads(n)
         with threadpool_limits(n):  # NumPy's BLAS too
             if (dtype, n) not in ceilings:
                 ceilings[dtype, n] = matmul_ceiling(dtype)
-            result = measure()
-        rows.append({"workload": name, "precision": dtype, "threads": n, **result,
-                     "ceiling_flops_per_s": ceilings[dtype, n],
-                     "fraction_of_ceiling": result["flops_per_s"] / ceilings[dtype, n]})
+            result = measure(MODELS[model](*args))
+            row = {"workload": name, "precision": dtype, "threads": n, **result,
+                   "ceiling_flops_per_s": ceilings[dtype, n],
+                   "fraction_of_ceiling": result["flops_per_s"] / ceilings[dtype, n]}
+            if row["fraction_of_ceiling"] < HALF:
+                row |= explain(model, args, row)
+        rows.append(row)
     torch.set_num_threads(threads)
     from dlps.runtime import supports
 
@@ -234,6 +271,9 @@ def table(result: dict) -> str:
     for r in result["workloads"]:
         lines.append(f"| {r['workload']} | {r['precision']} | {r['threads']} | {r['samples_per_s']:.0f} | "
                      f"{r['flops_per_s'] / 1e9:.1f} | {100 * r['fraction_of_ceiling']:.0f}% |")
+    from dlps.tools.bench_profile import table_lines
+
+    lines += table_lines(result["workloads"])
     o = result["overhead"]
     noop = ("not measured (the pipeline is not up to date: run `dvc repro` first)" if o["dvc_repro_noop_s"] is None
             else f"{o['dvc_repro_noop_s']:.2f} s")

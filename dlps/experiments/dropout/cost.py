@@ -12,5 +12,6 @@ def train_flops(cfg: dict, runs: dict) -> float:
 
 
 def bench_workloads(cfg: dict, threads: int) -> list[tuple]:
-    return [(f"MLP 784-{'-'.join(map(str, cfg['hidden']))}-10, batch {cfg['batch_size']} (dropout)", "fp32", threads,
+    return [(f"MLP 784-{'-'.join(map(str, cfg['hidden']))}-10, batch {cfg['batch_size']} (dropout)", "fp32",
+             cfg["threads"] or threads,
              "mlp", ([784, *cfg["hidden"], 10], cfg["batch_size"], False))]

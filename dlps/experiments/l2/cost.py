@@ -12,11 +12,15 @@ def train_flops(cfg: dict, runs: dict) -> float:
 
 
 def bench_workloads(cfg: dict, threads: int) -> list[tuple]:
+    """The CNN at the stage's thread count per job, in fp32 and, if the stage differs, as the stage runs it."""
     model = f"SmallCNN {cfg['channels']}, hidden {cfg['hidden']}, batch {cfg['batch_size']}"
-    return [(f"{model} (l2)", "fp32", threads, "cnn",
-             (cfg["channels"], cfg["hidden"], cfg["batch_size"], False, False)),
-            (f"{model}{', channels_last' if cfg['channels_last'] else ''} (l2)", cfg["precision"], threads, "cnn",
-             (cfg["channels"], cfg["hidden"], cfg["batch_size"], cfg["precision"] == "bf16", cfg["channels_last"]))]
+    n = cfg["threads"] or threads
+    rows = [(f"{model} (l2)", "fp32", n, "cnn", (cfg["channels"], cfg["hidden"], cfg["batch_size"], False, False))]
+    if cfg["precision"] != "fp32" or cfg["channels_last"]:
+        rows.append((f"{model}{', channels_last' if cfg['channels_last'] else ''} (l2)", cfg["precision"], n, "cnn",
+                     (cfg["channels"], cfg["hidden"], cfg["batch_size"], cfg["precision"] == "bf16",
+                      cfg["channels_last"])))
+    return rows
 
 
 def precision_check(params: dict) -> dict | None:

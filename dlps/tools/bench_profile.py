@@ -1,0 +1,150 @@
+"""Why a model family trains below half its ceiling: a profile of its step, and the variants measured against it
+(each checked for equal outputs at the same initial weights and for run-to-run repeatability)."""
+
+from __future__ import annotations
+
+HALF = 0.5  # the bar: a family below half its matmul ceiling gets a profile and its variants measured
+
+# Operators whose self time is arithmetic in matrix products or convolutions (the ceiling's kind of work).
+GEMM_OPS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::mkldnn_convolution",
+            "aten::convolution_backward", "aten::mkldnn_rnn_layer", "aten::mkldnn_rnn_layer_backward",
+            "aten::_mkldnn_rnn", "aten::mkldnn_linear")
+
+
+def profile(w, steps: int = 2) -> dict:
+    """Operator calls per step, mean self time per call, the share of self time in GEMM_OPS and the six operators
+    with the most self time, over `steps` steps under torch.profiler (which adds a little to every call)."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    w.step()  # warm-up: first-call allocations and kernel selection
+    with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            w.step()
+    events = [e for e in prof.key_averages() if e.count]
+    total = sum(e.self_cpu_time_total for e in events) or 1.0
+    calls = sum(e.count for e in events)
+    top = sorted(events, key=lambda e: -e.self_cpu_time_total)[:6]
+    return {"ops_per_step": calls / steps, "us_per_op": total / calls,
+            "gemm_share": sum(e.self_cpu_time_total for e in events if e.key in GEMM_OPS) / total,
+            "top": [{"op": e.key, "share": e.self_cpu_time_total / total, "calls_per_step": e.count / steps}
+                    for e in top]}
+
+
+def limit(p: dict) -> str:
+    """What the profile says limits the step, in one sentence."""
+    if p["gemm_share"] >= HALF:
+        return (f"{p['gemm_share']:.0%} of the step's time is in matrix products and convolutions: their speed at "
+                f"these small shapes limits it")
+    return (f"{1 - p['gemm_share']:.0%} of the step's time is outside matrix products and convolutions, in "
+            f"{p['ops_per_step']:.0f} operator calls per step of {p['us_per_op']:.0f} µs each on average: per-op "
+            f"overhead and memory-bound elementwise layers limit it, not arithmetic")
+
+
+def members_core(kind: str, embed: int, hidden: int, length: int, batch: int, seeds: int = 3):
+    """`seeds` recurrent cores of the text classifier (the from-scratch cell on embedded tokens, a linear read-out)
+    trained as one batched model (dlps.models.members); samples and FLOPs count every member."""
+    import torch
+
+    from dlps.models.cells import SequenceRegressor
+    from dlps.models.members import Adam, Members, train_step
+    from dlps.models.flops import GATES
+    from dlps.tools.bench import Workload
+
+    models = []
+    for seed in range(seeds):
+        torch.manual_seed(seed)
+        models.append(SequenceRegressor(kind, hidden, input_size=embed, builtin=False))
+    members = Members.of(models)
+    opt = Adam(members, 1e-3)
+    torch.manual_seed(0)
+    x, y = torch.randn(seeds, batch, length, embed), torch.randn(seeds, batch)
+
+    def output():
+        with torch.no_grad():
+            return members(x)
+
+    flops = seeds * 3 * 2 * GATES[kind] * hidden * (embed + hidden) * length * batch
+    return Workload(lambda: train_step(members, opt, x, y, 1.0), output, seeds * batch, flops, 2)
+
+
+def _core_reference(kind: str, embed: int, hidden: int, length: int, batch: int):
+    """Member 0 of members_core as its own model: torch's LSTM/GRU from the same seed, on the same inputs."""
+    import torch
+
+    from dlps.models.cells import SequenceRegressor
+
+    torch.manual_seed(0)
+    x = torch.randn(3, batch, length, embed)[0]
+    torch.manual_seed(0)
+    model = SequenceRegressor(kind, hidden, input_size=embed)
+    with torch.no_grad():
+        return model(x)
+
+
+def _variants(model: str, args: tuple) -> list[tuple[str, object, object]]:
+    """(name, build, diff) for the variants of a family: build() gives the variant's Workload, diff(w) the largest
+    absolute difference of its outputs from eager's at the same initial weights and inputs."""
+    from dlps.tools import bench
+
+    def against(eager):
+        return lambda w: float((w.output() - eager().output()).abs().max())
+
+    if model == "cnn":
+        channels, hidden, batch, bf16, channels_last = args
+        eager = against(lambda: bench.cnn(channels, hidden, batch, bf16, False))
+        out = [("torch.compile (inductor)", lambda: bench.cnn(*args, compiled=True), eager)]
+        if not channels_last:
+            out.insert(0, ("channels_last", lambda: bench.cnn(channels, hidden, batch, bf16, True), eager))
+        return out
+    if model == "text_classifier":
+        kind, _, embed, hidden, length, batch, _ = args
+        core = (kind, embed, hidden, length, batch)
+        return [("torch.compile (inductor)", lambda: bench.text_classifier(*args, compiled=True),
+                 against(lambda: bench.text_classifier(*args))),
+                ("3 seeds as one batched model (from-scratch cells, bmm; recurrent core only)",
+                 lambda: members_core(*core), lambda w: float((w.output()[0] - _core_reference(*core)).abs().max()))]
+    return []
+
+
+def explain(model: str, args: tuple, row: dict) -> dict:
+    """For a workload below HALF of its ceiling: its profile, what limits it, and each variant's speed (relative
+    to the eager row, per seed-sample), equality to eager and repeatability."""
+    from dlps.tools import bench
+
+    if model == "numpy_rnn":
+        return {}
+    p = profile(bench.MODELS[model](*args))
+    variants = []
+    for name, build, max_diff in _variants(model, args):
+        try:
+            w = build()
+            diff = max_diff(w)
+            first, again = w.output(), w.output()
+            r = bench.measure(w)
+        except Exception as e:  # e.g. torch.compile without a C compiler: a variant that cannot run is recorded
+            variants.append({"variant": name, "error": f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"})
+            continue
+        variants.append({"variant": name, **r, "fraction_of_ceiling": r["flops_per_s"] / row["ceiling_flops_per_s"],
+                         "speedup": r["samples_per_s"] / row["samples_per_s"], "max_abs_diff_vs_eager": diff,
+                         "repeatable": bool((first == again).all())})
+    return {"profile": p, "limit": limit(p), "variants": variants}
+
+
+def table_lines(rows: list[dict]) -> list[str]:
+    """For each family below half its ceiling: what its profile says limits it, and the variants measured."""
+    lines = []
+    for r in rows:
+        if "profile" not in r:
+            continue
+        top = ", ".join(f"{t['op']} {100 * t['share']:.0f}%" for t in r["profile"]["top"][:4])
+        lines += ["", f"**{r['workload']}** at {100 * r['fraction_of_ceiling']:.0f}%: {r['limit']} (most self time, "
+                      f"under torch.profiler: {top})."]
+        if r["variants"]:
+            lines += ["", "| variant | samples/s | fraction of the ceiling | speed-up | max |Δ output| vs eager | "
+                          "repeatable |", "|---|---|---|---|---|---|"]
+            lines += [f"| {v['variant']} | did not run: {v['error']} | | | | |" if "error" in v else
+                      f"| {v['variant']} | {v['samples_per_s']:.0f} | {100 * v['fraction_of_ceiling']:.0f}% | "
+                      f"×{v['speedup']:.2f} | {v['max_abs_diff_vs_eager']:.1e} | {'yes' if v['repeatable'] else 'no'} |"
+                      for v in r["variants"]]
+    return lines
