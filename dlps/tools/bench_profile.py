@@ -32,13 +32,17 @@ def profile(w, steps: int = 2) -> dict:
 
 
 def limit(p: dict) -> str:
-    """What the profile says limits the step, in one sentence."""
-    if p["gemm_share"] >= HALF:
-        return (f"{p['gemm_share']:.0%} of the step's time is in matrix products and convolutions: their speed at "
-                f"these small shapes limits it")
-    return (f"{1 - p['gemm_share']:.0%} of the step's time is outside matrix products and convolutions, in "
-            f"{p['ops_per_step']:.0f} operator calls per step of {p['us_per_op']:.0f} µs each on average: per-op "
-            f"overhead and memory-bound elementwise layers limit it, not arithmetic")
+    """What the profile says limits the step, in one sentence: matrix products when they take about two thirds of
+    its time or more, per-op overhead when they take about a third or less, both in between."""
+    share, ops, us = p["gemm_share"], p["ops_per_step"], p["us_per_op"]
+    calls = f"{ops:.0f} operator calls per step of {us:.0f} µs each on average"
+    if share >= 0.65:
+        return f"{share:.0%} of the step's time is in matrix products and convolutions: their speed at these shapes limits it"
+    if share <= 0.35:
+        return (f"{1 - share:.0%} of the step's time is outside matrix products and convolutions ({calls}): per-op "
+                f"overhead and memory-bound elementwise layers limit it, not arithmetic")
+    return (f"{share:.0%} of the step's time is in matrix products too small to run near the ceiling and {1 - share:.0%} "
+            f"in the elementwise and copy operators around them ({calls}): both limit it")
 
 
 def members_core(kind: str, embed: int, hidden: int, length: int, batch: int, seeds: int = 3):
