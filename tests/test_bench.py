@@ -41,6 +41,10 @@ def test_workloads_follow_the_params_and_their_thread_counts():
     for section in ("dropout", "l2", "sentiment"):  # each job's thread count, as its stage runs it
         assert all(r[2] == (params[section]["threads"] or 2) for r in rows if f"({section})" in r[0])
     assert all(r[3] in bench.MODELS for r in rows)
+    from dlps.jobs.train import workers_for
+
+    for section in ("dropout", "l2", "sentiment", "architectures", "numpy_rnn"):  # as many at once as its stage runs
+        assert all(r[5] == workers_for(params[section], params["device"]) for r in rows if f"({section})" in r[0])
 
 
 def test_a_profile_splits_a_step_into_operators():
@@ -69,7 +73,8 @@ def test_batched_members_variant_is_checked_against_torchs_cell():
 def test_run_explains_only_the_families_below_half_their_ceiling(monkeypatch):
     work = bench.Workload(lambda: None, lambda: None, 10, 100, 1)
     monkeypatch.setattr(bench, "workloads", lambda params, threads: [
-        ("fast", "fp32", 1, "mlp", ()), ("slow", "fp32", 1, "cnn", ())])
+        ("fast", "fp32", 1, "mlp", (), 2), ("slow", "fp32", 1, "cnn", (), 1)])
+    monkeypatch.setattr("dlps.tools.bench_jobs.at_once", lambda model, args, threads, jobs: [300.0] * jobs)
     monkeypatch.setattr(bench, "MODELS", {"mlp": lambda: work, "cnn": lambda: work})
     monkeypatch.setattr(bench, "matmul_ceiling", lambda dtype, n=2048: 1000.0)
     speeds = iter([800.0, 300.0])
@@ -80,6 +85,16 @@ def test_run_explains_only_the_families_below_half_their_ceiling(monkeypatch):
                                                         "import_torch_s": 1.0})
     rows = bench.run({}, 1, False)["workloads"]
     assert "limit" not in rows[0] and rows[1]["limit"] == "why cnn"
+    assert rows[0]["at_once"] == {"jobs": 2, "flops_per_s": 600.0, "ceiling_flops_per_s": 1000.0,
+                                  "fraction_of_ceiling": 0.6} and "at_once" not in rows[1]
+
+
+@pytest.mark.slow
+def test_jobs_at_once_run_in_their_own_processes():
+    from dlps.tools.bench_jobs import at_once
+
+    rates = at_once("mlp", ([8, 4, 2], 3, False), 1, 2)
+    assert len(rates) == 2 and all(r > 0 for r in rates)
 
 
 @pytest.mark.slow

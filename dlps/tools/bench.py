@@ -208,15 +208,17 @@ def costs() -> list:
 
 
 def workloads(params: dict, threads: int) -> list[tuple]:
-    """(name, precision, threads, model, args) for each model family, from the experiments' bench_workloads at
-    their params: the thread count each experiment's jobs use (its `threads`, else the shared count) and its
-    precision; model names a builder in MODELS."""
+    """(name, precision, threads, model, args, jobs) for each model family, from the experiments' bench_workloads
+    at their params: the thread count each experiment's jobs use (its `threads`, else the shared count), its
+    precision, and how many jobs its stage runs at once (its `workers`); model names a builder in MODELS."""
     from dlps.experiments.contract import get
+    from dlps.jobs.train import workers_for
 
     rows = []
     for name, cost in costs():
         listed = get(cost, "bench_workloads")
-        rows += listed(params[name], threads) if listed else []
+        jobs = workers_for(params[name], params.get("device", "cpu"))
+        rows += [(*row, jobs) for row in (listed(params[name], threads) if listed else [])]
     return rows
 
 
@@ -234,20 +236,28 @@ def run(params: dict, threads: int, check_precision: bool = True) -> dict:
     import torch
     from threadpoolctl import threadpool_limits
 
+    from dlps.tools.bench_jobs import at_once
     from dlps.tools.bench_profile import HALF, explain
 
     ceilings, rows = {}, []
-    for name, dtype, n, model, args in workloads(params, threads):
+    for name, dtype, n, model, args, jobs in workloads(params, threads):
+        for k in {n, n * jobs}:
+            if (dtype, k) not in ceilings:
+                torch.set_num_threads(k)
+                with threadpool_limits(k):
+                    ceilings[dtype, k] = matmul_ceiling(dtype)
         torch.set_num_threads(n)
         with threadpool_limits(n):  # NumPy's BLAS too
-            if (dtype, n) not in ceilings:
-                ceilings[dtype, n] = matmul_ceiling(dtype)
             result = measure(MODELS[model](*args))
             row = {"workload": name, "precision": dtype, "threads": n, **result,
                    "ceiling_flops_per_s": ceilings[dtype, n],
                    "fraction_of_ceiling": result["flops_per_s"] / ceilings[dtype, n]}
             if row["fraction_of_ceiling"] < HALF:
                 row |= explain(model, args, row)
+        if jobs > 1:  # as the stage runs it: its jobs at once, against the ceiling of all their threads
+            together = sum(at_once(model, args, n, jobs))
+            row["at_once"] = {"jobs": jobs, "flops_per_s": together, "ceiling_flops_per_s": ceilings[dtype, n * jobs],
+                              "fraction_of_ceiling": together / ceilings[dtype, n * jobs]}
         rows.append(row)
     torch.set_num_threads(threads)
     from dlps.runtime import supports
@@ -266,11 +276,14 @@ def table(result: dict) -> str:
     """The benchmark as a Markdown table."""
     ceil = ", ".join(f"{k} {v / 1e9:.1f}" for k, v in result["matmul_ceiling_flops_per_s"].items())
     lines = [f"Matmul ceilings (GFLOP/s): {ceil}", "",
-             "| workload | precision | threads | samples/s | GFLOP/s | fraction of its ceiling |",
-             "|---|---|---|---|---|---|"]
+             "| workload | precision | threads | samples/s | GFLOP/s | fraction of its ceiling | "
+             "as its stage runs it: jobs at once, fraction of the ceiling of their threads |",
+             "|---|---|---|---|---|---|---|"]
     for r in result["workloads"]:
+        a = r.get("at_once")
+        stage = f"{a['jobs']}, {100 * a['fraction_of_ceiling']:.0f}%" if a else "1 (the fraction before)"
         lines.append(f"| {r['workload']} | {r['precision']} | {r['threads']} | {r['samples_per_s']:.0f} | "
-                     f"{r['flops_per_s'] / 1e9:.1f} | {100 * r['fraction_of_ceiling']:.0f}% |")
+                     f"{r['flops_per_s'] / 1e9:.1f} | {100 * r['fraction_of_ceiling']:.0f}% | {stage} |")
     from dlps.tools.bench_profile import table_lines
 
     lines += table_lines(result["workloads"])
