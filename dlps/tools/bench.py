@@ -76,13 +76,6 @@ def _sgd(model, x, y, loss_fn, bf16: bool, forward=None):
     return step, output
 
 
-def _compiled(model, forward):
-    """forward through torch.compile (inductor) of `model`, or forward itself."""
-    import torch
-
-    return torch.compile(model) if forward is model else torch.compile(forward)
-
-
 def mlp(sizes: list[int], batch: int, bf16: bool) -> Workload:
     """An MLP training step: 6 FLOPs per weight per sample (forward 2, backward 4)."""
     import torch
@@ -124,7 +117,7 @@ def cnn(channels: list[int], hidden: int, batch: int, bf16: bool, channels_last:
     for h in hooks:
         h.remove()
     step, output = _sgd(model, x, y, torch.nn.functional.cross_entropy, bf16,
-                        _compiled(model, model) if compiled else None)
+                        torch.compile(model) if compiled else None)
     return Workload(step, output, batch, 3 * forward * batch, 10)
 
 
@@ -159,7 +152,7 @@ def text_classifier(kind: str, vocab: int, embed: int, hidden: int, length: int,
         return model(inp, lengths)
 
     step, output = _sgd(model, x, y, torch.nn.functional.binary_cross_entropy_with_logits, bf16,
-                        _compiled(model, forward) if compiled else forward)
+                        torch.compile(forward) if compiled else forward)
     return Workload(step, output, batch, 3 * 2 * GATES[kind] * hidden * (embed + hidden) * length * batch, 3)
 
 
