@@ -26,14 +26,14 @@ def test_flop_counts_match_hand_computation():
     assert bench.recurrent_regressor("lstm", 3, 5, 2).flops == 3 * 2 * 4 * 3 * (2 + 3) * 5 * 2
     assert bench.text_classifier("gru", 50, 4, 3, 6, 2, False).flops == 3 * 2 * 3 * 3 * (4 + 3) * 6 * 2
     assert bench.numpy_rnn(7, 3, 4, 2).flops == 3 * 2 * (3 * 3 + 7 * 3) * 4 * 2
-    assert bench_profile.members_core("gru", 4, 3, 6, 2, seeds=3).flops == 3 * (3 * 2 * 3 * 3 * (4 + 3) * 6 * 2)
+    assert bench.recurrent_members("gru", 4, 3, 6, 2, 3).flops == 3 * (3 * 2 * 3 * 3 * (4 + 3) * 6 * 2)
 
 
 def test_workloads_follow_the_params_and_their_thread_counts():
     params = load(ROOT / "params.yaml")
     rows = bench.workloads(params, threads=2)
     names = " ".join(r[0] for r in rows)
-    for section in ("dropout", "l2", "sentiment", "architectures", "numpy_rnn"):
+    for section in ("dropout", "l2", "sentiment", "architectures", "numpy_rnn", "vanishing_gradients"):
         assert f"({section})" in names
     l2 = [r for r in rows if "(l2)" in r[0]]
     assert {r[1] for r in l2} == {"fp32", params["l2"]["precision"]}

@@ -73,3 +73,16 @@ def test_the_ceiling_must_come_from_the_cpu_the_run_used(tmp_path):
     _write(tmp_path / "metrics/timing/train_l2-0.json", {"wall_s": 1.0})  # a record from before the field
     with pytest.raises(SystemExit, match="not recorded"):
         roofline.ceiling(tree)
+
+
+def test_sentiment_flops_count_the_recorded_token_positions():
+    from dlps.errors import UserError
+    from dlps.experiments.sentiment import cost
+
+    cfg = {"hidden": 8, "embed_dim": 4}
+    runs = {"tfidf": [{"seed": 0}], "lstm": [{"seed": 0, "train_tokens": 100, "eval_tokens": 10}],
+            "bilstm": [{"seed": 0, "train_tokens": 100, "eval_tokens": 10}]}
+    per_token = flops.recurrent_forward("lstm", 8, 4, 1)
+    assert cost.train_flops(cfg, runs) == (1 + 2) * 310 * per_token  # a BiLSTM runs both directions
+    with pytest.raises(UserError, match="dvc repro train_sentiment"):
+        cost.train_flops(cfg, {"gru": [{"seed": 0, "epochs_run": 3}]})  # a run from before the count

@@ -336,6 +336,24 @@ def test_fit_rnn_records_whether_patience_or_the_cap_stopped_it():
         assert (stopped_by, len(history)) == (stop, ran) and state is not None
 
 
+def test_fit_rnn_counts_the_padded_token_positions_it_computes():
+    """One chunk of 24 reviews in batches of 8: each training batch is as long as its longest review, so an epoch
+    computes 8 x (the 1st, 9th and 17th longest); a validation pass is one batch as long as the longest."""
+    from dlps.models.text_rnn import RNNClassifier
+    from dlps.runtime import Runtime
+    from dlps.models.training import init_model
+
+    rng = np.random.default_rng(1)
+    seqs = [rng.integers(2, 30, rng.integers(3, 12)) for _ in range(24)]
+    longest = sorted((len(s) for s in seqs), reverse=True)
+    model = init_model(RNNClassifier(30, 4, 4, "lstm", False, 0.0), 0)
+    history, _, _ = exp.fit_rnn(model, (seqs, np.arange(24) % 2), (seqs[:10], np.arange(10) % 2), Runtime("cpu"),
+                                max_epochs=2, batch_size=8, lr=1e-3, clip=1.0, patience=1, seed=0)
+    assert [r["train_tokens"] for r in history] == [8 * (longest[0] + longest[8] + longest[16])] * len(history)
+    assert [r["val_tokens"] for r in history] == [10 * max(len(s) for s in seqs[:10])] * len(history)
+    assert exp.eval_tokens(seqs, batch_size=12) == 12 * (longest[0] + longest[12])
+
+
 @pytest.mark.parametrize("truncate", ["tail", "head"])
 def test_truncated_tfidf_reads_exactly_the_recurrent_models_tokens(truncate):
     cfg = CFG | {"max_len": 5, "truncate": truncate}

@@ -135,6 +135,39 @@ def recurrent_regressor(kind: str, hidden: int, length: int, batch: int, input_s
     return Workload(step, output, batch, 3 * 2 * GATES[kind] * hidden * (input_size + hidden) * length * batch, 5)
 
 
+def member_inputs(members: int, inputs: int, length: int, batch: int):
+    """Inputs (members, batch, length, inputs) and targets (members, batch) of a batched workload, drawn under seed 0."""
+    import torch
+
+    torch.manual_seed(0)
+    return torch.randn(members, batch, length, inputs), torch.randn(members, batch)
+
+
+def recurrent_members(kind: str, inputs: int, hidden: int, length: int, batch: int, members: int) -> Workload:
+    """`members` from-scratch SequenceRegressors of one kind (seeds 0, 1, ...) trained as one batched model
+    (dlps.models.members: bmm over members, each with its own loss, clip and Adam); samples and FLOPs count every
+    member."""
+    import torch
+
+    from dlps.models.cells import SequenceRegressor
+    from dlps.models.members import Adam, Members, train_step
+
+    models = []
+    for seed in range(members):
+        torch.manual_seed(seed)
+        models.append(SequenceRegressor(kind, hidden, input_size=inputs, builtin=False))
+    batched = Members.of(models)
+    opt = Adam(batched, 1e-3)
+    x, y = member_inputs(members, inputs, length, batch)
+
+    def output():
+        with torch.no_grad():
+            return batched(x)
+
+    flops = members * 3 * 2 * GATES[kind] * hidden * (inputs + hidden) * length * batch
+    return Workload(lambda: train_step(batched, opt, x, y, 1.0), output, members * batch, flops, 2)
+
+
 def text_classifier(kind: str, vocab: int, embed: int, hidden: int, length: int, batch: int, bf16: bool,
                     compiled: bool = False) -> Workload:
     """The sentiment model's training step on full-length batches (embedding, one LSTM/GRU, linear read-out):
@@ -189,8 +222,8 @@ def dvc_overhead() -> dict:
             "import_torch_s": timed([sys.executable, "-c", "import torch"])}
 
 
-MODELS = {"mlp": mlp, "cnn": cnn, "recurrent_regressor": recurrent_regressor, "text_classifier": text_classifier,
-          "numpy_rnn": numpy_rnn}  # what an experiment's bench_workloads may name
+MODELS = {"mlp": mlp, "cnn": cnn, "recurrent_regressor": recurrent_regressor, "recurrent_members": recurrent_members,
+          "text_classifier": text_classifier, "numpy_rnn": numpy_rnn}  # what an experiment's bench_workloads may name
 
 
 def costs() -> list:

@@ -46,47 +46,15 @@ def limit(p: dict) -> str:
             f"other operators ({calls}): neither dominates, both limit it")
 
 
-def _core_inputs(seeds: int, embed: int, length: int, batch: int):
-    """The batched variant's inputs (seeds, batch, length, embed) and targets (seeds, batch), drawn under seed 0."""
-    import torch
-
-    torch.manual_seed(0)
-    return torch.randn(seeds, batch, length, embed), torch.randn(seeds, batch)
-
-
-def members_core(kind: str, embed: int, hidden: int, length: int, batch: int, seeds: int = BATCHED_SEEDS):
-    """`seeds` recurrent cores of the text classifier (the from-scratch cell on embedded tokens, a linear read-out)
-    trained as one batched model (dlps.models.members); samples and FLOPs count every member."""
-    import torch
-
-    from dlps.models.cells import SequenceRegressor
-    from dlps.models.members import Adam, Members, train_step
-    from dlps.models.flops import GATES
-    from dlps.tools.bench import Workload
-
-    models = []
-    for seed in range(seeds):
-        torch.manual_seed(seed)
-        models.append(SequenceRegressor(kind, hidden, input_size=embed, builtin=False))
-    members = Members.of(models)
-    opt = Adam(members, 1e-3)
-    x, y = _core_inputs(seeds, embed, length, batch)
-
-    def output():
-        with torch.no_grad():
-            return members(x)
-
-    flops = seeds * 3 * 2 * GATES[kind] * hidden * (embed + hidden) * length * batch
-    return Workload(lambda: train_step(members, opt, x, y, 1.0), output, seeds * batch, flops, 2)
-
-
 def _core_reference(kind: str, embed: int, hidden: int, length: int, batch: int):
-    """Member 0 of members_core as its own model: torch's LSTM/GRU from the same seed, on the same inputs."""
+    """Member 0 of the batched variant (bench.recurrent_members) as its own model: torch's LSTM/GRU from the same seed, on the same inputs."""
     import torch
 
     from dlps.models.cells import SequenceRegressor
 
-    x = _core_inputs(BATCHED_SEEDS, embed, length, batch)[0][0]
+    from dlps.tools.bench import member_inputs
+
+    x = member_inputs(BATCHED_SEEDS, embed, length, batch)[0][0]
     torch.manual_seed(0)
     model = SequenceRegressor(kind, hidden, input_size=embed)
     with torch.no_grad():
@@ -110,11 +78,11 @@ def _variants(model: str, args: tuple) -> list[tuple[str, object, object]]:
         return out
     if model == "text_classifier":
         kind, _, embed, hidden, length, batch, _ = args
-        core = (kind, embed, hidden, length, batch)
         return [("torch.compile (inductor)", lambda: bench.text_classifier(*args, compiled=True),
                  against(lambda: bench.text_classifier(*args))),
                 (f"{BATCHED_SEEDS} seeds as one batched model (from-scratch cells, bmm; recurrent core only)",
-                 lambda: members_core(*core), lambda w: float((w.output()[0] - _core_reference(*core)).abs().max()))]
+                 lambda: bench.recurrent_members(kind, embed, hidden, length, batch, BATCHED_SEEDS),
+                 lambda w: float((w.output()[0] - _core_reference(kind, embed, hidden, length, batch)).abs().max()))]
     return []
 
 

@@ -4,8 +4,10 @@ seed-runs per minute of train-stage time, now and at an earlier revision. `pytho
 metrics/bench/roofline.json and roofline.md.
 
 Counts are multiply-adds × 2 of the matmuls and convolutions; training is 3 × the forward pass (forward, and the
-backward's two matmuls), evaluation 1 ×. Element-wise work, embeddings and the NumPy least-squares experiments are
-not counted, so the time at the ceiling is a lower bound on what any implementation could reach here."""
+backward's two matmuls), evaluation 1 ×; sequence models over the token positions their batches computed (padding
+included, as recorded by the runs). Element-wise work, embeddings and the NumPy least-squares experiments are not
+counted. The ceiling is a 2048² matmul's rate: small cache-resident matmuls can exceed it, so it is a yardstick
+for the run's efficiency, not a bound no implementation could beat."""
 
 from __future__ import annotations
 
@@ -131,10 +133,15 @@ def table(result: dict) -> str:
 def main(argv: list[str]) -> None:
     from dlps.io import write_json, write_text
 
+    from dlps.errors import UserError
+
     rev = argv[0] if argv else "HEAD"
     now_tree = Tree()
     ceil, key = ceiling(now_tree)
-    now = measure(now_tree)
+    try:
+        now = measure(now_tree)
+    except UserError as e:
+        raise SystemExit(f"error: {e}") from None
     result = {"before_rev": rev, "before": measure(Tree(rev), count=False), "now": now, "ceiling_key": key,
               "cpu": sorted(run_cpus(now_tree))[0],
               "roofline": roofline(now, ceil)}

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import math
 
+from dlps.experiments.architectures.spec import CONFIGS
 from dlps.models.flops import recurrent_forward
 
 
 def train_flops(cfg: dict, runs: dict) -> float:
-    from dlps.experiments.architectures.spec import CONFIGS
-
     total = 0.0
     for variant, rows in runs.items():
         kind = CONFIGS[variant][0]
@@ -23,6 +22,13 @@ def train_flops(cfg: dict, runs: dict) -> float:
 
 
 def bench_workloads(cfg: dict, threads: int) -> list[tuple]:
+    """The LSTM at the longest lag as the stage trains it: the members of its first LSTM job (every LSTM variant
+    over a chunk of seeds) on the from-scratch cells, batched as one model."""
+    from dlps.experiments.architectures.train import groups
+
     lag = max(cfg["lags"])
-    return [(f"LSTM hidden {cfg['hidden']}, length {lag}, batch {cfg['batch']} (architectures)", "fp32",
-             cfg["threads"] or threads, "recurrent_regressor", ("lstm", cfg["hidden"], lag, cfg["batch"]))]
+    variants, seeds = next(g for g in groups(cfg, cfg["variants"]) if CONFIGS[g[0][0]][0] == "lstm")
+    members = len(variants) * len(seeds)
+    return [(f"{members} LSTM members batched (from-scratch cells), hidden {cfg['hidden']}, length {lag}, batch "
+             f"{cfg['batch']} (architectures)", "fp32", cfg["threads"] or threads, "recurrent_members",
+             ("lstm", 2, cfg["hidden"], lag, cfg["batch"], members))]

@@ -5,19 +5,23 @@ from __future__ import annotations
 
 from dlps.models.flops import GATES, recurrent_forward
 
-N_IMDB = 25_000  # IMDB's training and test splits
-
 
 def train_flops(cfg: dict, runs: dict) -> float:
-    """Recurrent models only, at max_len tokens per review (an upper bound: shorter reviews are not padded out)."""
+    """Recurrent models only, over the token positions each run recorded (its batches padded to their longest
+    review): 3 × the forward pass in training, 1 × in the validation and test passes."""
+    from dlps.errors import UserError
+
     total = 0.0
     for variant, rows in runs.items():
         kind = {"bilstm": "lstm"}.get(variant, variant)
         if kind not in GATES:
             continue  # TF-IDF + logistic regression
-        f = recurrent_forward(kind, cfg["hidden"], cfg["embed_dim"], cfg["max_len"]) * (2 if variant == "bilstm" else 1)
+        per_token = recurrent_forward(kind, cfg["hidden"], cfg["embed_dim"], 1) * (2 if variant == "bilstm" else 1)
         for r in rows:
-            total += (r["epochs_run"] * (3 * (N_IMDB - cfg["n_val"]) + cfg["n_val"]) + N_IMDB) * f
+            if "train_tokens" not in r:
+                raise UserError(f"metrics/runs/sentiment/{variant}.json: seed {r['seed']} has no train_tokens (a run "
+                                "from before they were recorded); run `dvc repro train_sentiment`")
+            total += (3 * r["train_tokens"] + r["eval_tokens"]) * per_token
     return total
 
 

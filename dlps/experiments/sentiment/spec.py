@@ -25,7 +25,9 @@ TEST_SCORED = ("Test reviews are scored once per model and seed, after all fitti
 # Each run row also holds test_acc_boot_low/high (a seeded percentile bootstrap 95% interval of its test accuracy
 # over the test reviews) and CORRECT_KEY: per-review values, not summarised over seeds. Not numbers, so not in
 # METRICS either: a recurrent run's stopped_by ("patience", or "max_epochs" where the cap ended it) and a TF-IDF
-# run's tfidf_C_grid (the C values it chose tfidf_C from).
+# run's tfidf_C_grid (the C values it chose tfidf_C from). A recurrent run also counts the token positions its
+# recurrent layer ran over, each batch padded to its longest review: train_tokens (every training epoch) and
+# eval_tokens (every validation pass and the test pass), for the roofline's FLOP count.
 TIMINGS = ("train_time_s", "train_cpu_s")
 METRICS = ("test_acc", "test_precision", "test_recall", "test_f1", "test_tn", "test_fp", "test_fn", "test_tp",
            "val_acc", "best_epoch", "epochs_run", "train_time_s", "train_cpu_s")

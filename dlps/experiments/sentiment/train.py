@@ -118,7 +118,10 @@ def run_tfidf(cfg: dict, parts: dict, seed: int, variant: str = BASELINE) -> tup
 
 # ------------------------------------------------------------------------------------------- recurrent models
 
-def predict(model, seqs: list[np.ndarray], rt, batch_size: int = 512):
+EVAL_BATCH = 512  # reviews per batch of a validation or test pass (no gradients: larger batches are cheaper)
+
+
+def predict(model, seqs: list[np.ndarray], rt, batch_size: int = EVAL_BATCH):
     """P(positive) for every sequence as a tensor on rt.device, in eval mode (length-sorted batches for speed;
     in input order)."""
     import torch
@@ -139,6 +142,15 @@ def predict(model, seqs: list[np.ndarray], rt, batch_size: int = 512):
     return probs
 
 
+def eval_tokens(seqs: list[np.ndarray], batch_size: int = EVAL_BATCH) -> int:
+    """Token positions predict() runs the recurrent layer over: its length-sorted batches, each padded to its
+    longest sequence (the roofline's count of the work)."""
+    from dlps.data import text
+
+    lengths = np.array([len(s) for s in seqs])
+    return int(sum(len(idx) * lengths[idx].max() for idx in text.bucket_batches(lengths, batch_size, None)))
+
+
 def _val_scores(probs, y) -> tuple[float, float]:
     """Validation accuracy and log-loss, computed on the probabilities' device."""
     import torch
@@ -152,13 +164,15 @@ def _val_scores(probs, y) -> tuple[float, float]:
 
 def fit_rnn(model, train: tuple[list, np.ndarray], val: tuple[list, np.ndarray], rt, *, max_epochs: int,
             batch_size: int, lr: float, clip: float, patience: int, seed: int, chunk: int = 50,
-            eval_batch: int = 512, on_epoch=None):
+            eval_batch: int = EVAL_BATCH, on_epoch=None):
     """Adam on binary cross-entropy over length-bucketed minibatches (order from a generator seeded with `seed`),
     gradient-norm clipping at `clip`, model, batches and loss on rt.device, forward passes under rt.autocast()
     (with loss scaling in fp16).
     After each epoch the validation accuracy decides the best epoch (first maximum); training stops after
     `patience` epochs without improvement, or at max_epochs (a safety net). Returns (history rows, state_dict of
-    the best epoch, what stopped it: "patience" or "max_epochs"). `on_epoch(row)` sees each history row (progress)."""
+    the best epoch, what stopped it: "patience" or "max_epochs"). Each row counts the padded token positions of the
+    epoch's training batches (train_tokens) and validation pass (val_tokens). `on_epoch(row)` sees each history row
+    (progress)."""
     import torch
     import torch.nn.functional as F
 
@@ -176,9 +190,10 @@ def fit_rnn(model, train: tuple[list, np.ndarray], val: tuple[list, np.ndarray],
     for epoch in range(1, max_epochs + 1):
         start, cpu = time.perf_counter(), time.process_time()
         model.train()
-        running = torch.zeros((), device=rt.device)
+        running, tokens = torch.zeros((), device=rt.device), 0
         for idx in text.bucket_batches(lengths, batch_size, rng, chunk):
             x, lens = text.pad_batch(seqs, idx, rt.device)
+            tokens += x.numel()
             with rt.autocast():
                 logits = model(x, lens)
             loss = F.binary_cross_entropy_with_logits(logits.float(), yt[torch.from_numpy(idx).to(rt.device)])
@@ -193,7 +208,8 @@ def fit_rnn(model, train: tuple[list, np.ndarray], val: tuple[list, np.ndarray],
         train_s, train_cpu = time.perf_counter() - start, time.process_time() - cpu
         val_acc, val_loss = _val_scores(predict(model, val[0], rt, eval_batch), val[1])
         history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "val_acc": val_acc,
-                        "train_time_s": train_s, "train_cpu_s": train_cpu, "epoch_time_s": time.perf_counter() - start})
+                        "train_time_s": train_s, "train_cpu_s": train_cpu, "epoch_time_s": time.perf_counter() - start,
+                        "train_tokens": tokens, "val_tokens": eval_tokens(val[0], eval_batch)})
         if on_epoch is not None:
             on_epoch(history[-1])
         if val_acc > best_acc:
@@ -230,7 +246,9 @@ def run_rnn(cfg: dict, variant: str, parts: dict, seed: int, rt) -> tuple[dict, 
     model.load_state_dict(best_state)
     best = max(history, key=lambda r: r["val_acc"])  # first maximum, as fit_rnn kept it
     info = {"val_acc": best["val_acc"], "best_epoch": best["epoch"], "epochs_run": len(history),
-            "stopped_by": stopped_by, "train_time_s": train_s, "train_cpu_s": train_cpu}
+            "stopped_by": stopped_by, "train_time_s": train_s, "train_cpu_s": train_cpu,
+            "train_tokens": sum(r["train_tokens"] for r in history),
+            "eval_tokens": sum(r["val_tokens"] for r in history) + eval_tokens(enc["test"][0])}
     probs = predict(model, enc["test"][0], rt).cpu().numpy().astype(np.float64)  # the one test pass
     rows = [{"seed": seed, **{k: r[k] for k in ("epoch", "train_loss", "val_loss", "val_acc")}} for r in history]
     return info, probs, rows

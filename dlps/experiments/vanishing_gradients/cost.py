@@ -1,4 +1,4 @@
-"""The vanishing-gradients experiment's cost: its training FLOPs for the roofline
+"""The vanishing-gradients experiment's cost: its training FLOPs for the roofline and its model for the bench
 (neither its spec nor its training imports this module, so no train stage depends on it)."""
 
 from __future__ import annotations
@@ -14,3 +14,12 @@ def train_flops(cfg: dict, runs: dict) -> float:
                 f = recurrent_forward(kind, cfg["hidden"], 2, length)
                 total += (3 * steps * cfg["train_batch"] + steps // cfg["eval_every"] * cfg["batch"]) * f
     return total
+
+
+def bench_workloads(cfg: dict, threads: int) -> list[tuple]:
+    """The LSTM's training job as the stage runs it: every seed batched as one model on the from-scratch cells, on
+    one thread (its training sets one)."""
+    n = len(cfg["seeds"])
+    return [(f"{n} LSTM members batched (from-scratch cells), hidden {cfg['hidden']}, length {cfg['train_length']}, "
+             f"batch {cfg['train_batch']} (vanishing_gradients)", "fp32", 1,
+             "recurrent_members", ("lstm", 2, cfg["hidden"], cfg["train_length"], cfg["train_batch"], n))]
