@@ -25,6 +25,11 @@ def level(alpha: float) -> float:
     return 1 - 2 * alpha
 
 
+def ci_label(result: dict) -> str:
+    """A result's interval level as the findings' sentences print it: "95%" at α = 0.025, "90%" at α = 0.05."""
+    return f"{100 * result['ci_level']:.4g}%"
+
+
 def _record(rule: str, verdict: str, *, alpha: float | None, effect: float, low: float, high: float, n: int,
             p_value: float | None, **extra) -> dict:
     """The shape every rule returns. ci95_low/high hold the interval matched to the test (ci_level: 1 − 2α, which

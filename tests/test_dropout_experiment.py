@@ -150,3 +150,11 @@ def test_plot_writes_both_figures(ctx, tmp_path):
     files = figures.plot(cfg, m, runs, {v: r["history"] for v, r in results.items()}, out)
     assert [f["file"] for f in files] == ["loss_curves.png", "acc_gap_vs_p.png"]
     assert all((out / f["file"]).stat().st_size > 0 for f in files)
+
+
+def test_the_sentences_name_the_interval_level_that_alpha_gives():
+    """An interval matched to a one-sided test at α is the 1 − 2α one: 95% at α = 0.025, 90% at α = 0.05."""
+    runs = fake_runs({"0.0": 0.90, "0.2": 0.93, "0.5": 0.92}, {"0.0": 0.90, "0.2": 0.91, "0.5": 0.92})
+    for alpha, label in ((0.025, "95% CI"), (0.05, "90% CI")):
+        texts = " ".join(f["text"] for f in judged(CFG | {"alpha": alpha}, runs)[1].values())
+        assert label in texts and ("95% CI" in texts) == (alpha == 0.025)

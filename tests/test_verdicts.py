@@ -145,3 +145,13 @@ def test_all_of_carries_the_deciding_p():
     assert verdicts.all_of({"a": ok, "b": weak})["p_value"] == 0.4
     assert verdicts.all_of({"a": ok, "b": weak, "c": bad})["p_value"] == 0.003
     assert verdicts.all_of({"a": ok, "b": ok | {"p_value": 0.02}})["p_value"] == 0.02
+
+
+def test_no_judge_hard_codes_an_interval_level():
+    """Judges print an interval's level from its result (ci_label), so a changed α cannot leave a stale "95%"."""
+    import re
+    from pathlib import Path
+
+    judges = Path(__file__).resolve().parents[1].glob("dlps/experiments/*/judge.py")
+    stale = [(p.parent.name, m.group(0)) for p in judges for m in re.finditer(r"\d+% (?:CI|interval)\b", p.read_text())]
+    assert not stale

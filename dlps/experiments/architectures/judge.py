@@ -12,7 +12,7 @@ import numpy as np
 from dlps.experiments.architectures.spec import LAG_METRICS, MODELS, lag_key, parent
 from dlps.fmt import fmt, fmt_p
 from dlps.data.tasks import ADDING_BASELINE_MSE
-from dlps.verdicts import all_of, difference, finding, rate, rates_paired
+from dlps.verdicts import all_of, ci_label, difference, finding, rate, rates_paired
 
 MOST = 0.5  # "succeeds in most seeds": a success rate above one half
 CLAIMED_RATE = 0.95  # the old claim's "95%+"
@@ -57,7 +57,7 @@ def _geo(x: np.ndarray) -> str:
 
 
 def _rate_text(res: dict) -> str:
-    return f"{res['successes']}/{res['n']} [exact 95% CI {100 * res['ci95_low']:.0f}%, {100 * res['ci95_high']:.0f}%]"
+    return f"{res['successes']}/{res['n']} [exact {ci_label(res)} CI {100 * res['ci95_low']:.0f}%, {100 * res['ci95_high']:.0f}%]"
 
 
 def _needs(res: dict) -> str:
@@ -103,7 +103,7 @@ def _gated_vs_rnn(cfg: dict, L: int, runs: dict, mse: dict, n: int) -> dict:
                                               test="t", margin=margin, what=f"log10 test MSE, {c} − rnn")
              for c in ("lstm", "gru")}
     res = all_of(parts, "LSTM and GRU each have a lower log10 test MSE than the vanilla RNN, paired by seed")
-    each = "; ".join(f"{k}: {fmt(p['effect'])} decades [95% CI {fmt(p['ci95_low'])}, {fmt(p['ci95_high'])}] "
+    each = "; ".join(f"{k}: {fmt(p['effect'])} decades [{ci_label(p)} CI {fmt(p['ci95_low'])}, {fmt(p['ci95_high'])}] "
                      f"({fmt_p(p['p_expected'])}; median test MSE {_geo(mse[k.split()[0].lower()])} vs "
                      f"{_geo(mse['rnn'])})" for k, p in parts.items())
     return finding("gated_vs_rnn", "LSTM and GRU learn the long lag where the vanilla RNN does not (lower test MSE)",

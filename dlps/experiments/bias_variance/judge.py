@@ -9,7 +9,7 @@ import numpy as np
 from dlps import stats
 from dlps.experiments.bias_variance.spec import DD_PERCENT, DEGREES, THRESHOLD, VARIANT, p_grid
 from dlps.fmt import fmt, fmt_p
-from dlps.verdicts import all_of, difference, equivalence, finding, rate
+from dlps.verdicts import all_of, ci_label, difference, equivalence, finding, rate
 
 LOW, HIGH = DEGREES[0], DEGREES[-1]
 BELOW, ABOVE = DD_PERCENT[DD_PERCENT.index(THRESHOLD) - 1], DD_PERCENT[DD_PERCENT.index(THRESHOLD) + 1]
@@ -204,7 +204,7 @@ def _cross_validation(cfg: dict, rows: list[dict]) -> dict:
         f"On each of the {n_sets} training sets ({cfg['n_datasets']} per replicate, {len(rows)} replicates, "
         f"{cfg['n_train']} points each), {cfg['cv_folds']}-fold cross-validation over degrees 0–{max(DEGREES)} picked "
         f"exactly the degree of lowest expected test MSE (that replicate's) in {hits} ({100 * hits / n_sets:.0f}%) "
-        f"and a degree within one of it in {within} ({100 * within / n_sets:.0f}%, exact 95% CI "
+        f"and a degree within one of it in {within} ({100 * within / n_sets:.0f}%, exact {ci_label(res)} CI "
         f"{100 * res['ci95_low']:.1f}–{100 * res['ci95_high']:.1f}%); it is off by "
         f"{fmt(float(np.mean([r['cv_mean_abs_degree_error'] for r in rows])))} degrees on average, and the degree it "
         f"picks has a median expected test MSE {fmt(100 * float(np.median(excess)))}% above the best degree's. "

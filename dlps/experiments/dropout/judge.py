@@ -9,7 +9,7 @@ import numpy as np
 
 from dlps.experiments.dropout.spec import CLAIM_RANGE, TEST_SCORED, rates
 from dlps.fmt import fmt, fmt_p
-from dlps.verdicts import difference, finding, within
+from dlps.verdicts import ci_label, difference, finding, within
 
 PP = dict(scale=100, unit="pp")
 
@@ -66,7 +66,7 @@ def findings(cfg: dict, m: dict, runs: dict) -> list[dict]:
     out.append(finding("beats_baseline", f"The dropout rate chosen on validation (p = {best}) has higher test "
                                          f"accuracy than p = {base}", beats, (
         f"p = {best} has the highest mean validation accuracy of the rates > 0. Its test accuracy minus that of "
-        f"p = {base}, paired over {beats['n']} seeds: {fmt(100 * beats['effect'])} pp [95% CI "
+        f"p = {base}, paired over {beats['n']} seeds: {fmt(100 * beats['effect'])} pp [{ci_label(beats)} CI "
         f"{fmt(100 * beats['ci95_low'])}, {fmt(100 * beats['ci95_high'])}] ({fmt_p(beats['p_value'])}, one-sided "
         f"paired t-test; TOST against ±{fmt(100 * delta)} pp, the smallest gain of interest, "
         f"{fmt_p(beats['tost_p_value'])}). "
@@ -84,7 +84,7 @@ def findings(cfg: dict, m: dict, runs: dict) -> list[dict]:
     out.append(finding("narrows_loss_gap", f"Dropout (p = {best}) narrows the generalisation gap in loss", narrows, (
         f"Generalisation gap in cross-entropy (test minus training loss, eval mode, final weights): "
         f"{fmt(float(g0.mean()))} nats at p = {base} vs {fmt(float(g1.mean()))} at p = {best}, paired difference "
-        f"{fmt(narrows['effect'])} [95% CI {fmt(narrows['ci95_low'])}, {fmt(narrows['ci95_high'])}] "
+        f"{fmt(narrows['effect'])} [{ci_label(narrows)} CI {fmt(narrows['ci95_low'])}, {fmt(narrows['ci95_high'])}] "
         f"({fmt_p(narrows['p_expected'])}, one-sided paired t-test over {narrows['n']} seeds; TOST against "
         f"±{fmt(gap_delta)} nats, the smallest change of interest, {fmt_p(narrows['tost_p_value'])}). The gap is "
         "measured in "
@@ -101,7 +101,7 @@ def findings(cfg: dict, m: dict, runs: dict) -> list[dict]:
     turns = difference(rise, expect="greater", alpha=alpha, what=f"validation-loss rise at p = {base}")
     out.append(finding("val_loss_turns_up", "Without dropout the validation loss turns upward (overfitting)", turns, (
         f"With p = {base} the validation loss is lowest at epoch {fmt(v[base]['best_val_epoch']['mean'])} on "
-        f"average (of {cfg['epochs']}) and ends {fmt(turns['effect'])} [95% CI {fmt(turns['ci95_low'])}, "
+        f"average (of {cfg['epochs']}) and ends {fmt(turns['effect'])} [{ci_label(turns)} CI {fmt(turns['ci95_low'])}, "
         f"{fmt(turns['ci95_high'])}] above that minimum ({fmt_p(turns['p_value'])}, one-sample t-test against 0); "
         f"with p = {best} it bottoms out at epoch {fmt(v[best]['best_val_epoch']['mean'])} and ends "
         f"{fmt(v[best]['val_loss_rise']['mean'])} above it. "
@@ -123,7 +123,7 @@ def _old_claim(acc1: np.ndarray, acc0: np.ndarray, best: str, base: str, alpha: 
     return finding("old_claim", "Dropout gives the often-quoted 15–20% improvement (relative test-error reduction)",
                    rel, (
         f"With p = {best} against p = {base}, per seed, the share of the baseline's test errors removed: "
-        f"{_pct(rel['effect'])}% [95% CI {_pct(rel['ci95_low'])}, {_pct(rel['ci95_high'])}] over {rel['n']} seeds "
+        f"{_pct(rel['effect'])}% [{ci_label(rel)} CI {_pct(rel['ci95_low'])}, {_pct(rel['ci95_high'])}] over {rel['n']} seeds "
         f"(the accuracy gain in points, for comparison: {_pct(gain['effect'])} pp). The claim holds if the interval "
         f"lies inside [{fmt(100 * lo)}, {fmt(100 * hi)}]% and does not hold if it lies entirely outside. "
         + {"shown": "It lies inside: the claim holds in this setup.",

@@ -1,6 +1,6 @@
 """How the early-stopping experiment is judged at the default patience, by rules fixed in advance: epochs saved
 against the bar (one-sided t-test), "performance maintained" by non-inferiority against the params margin, and
-the old 30–40% claim by its 95% interval against the range."""
+the old 30–40% claim by its 1 − 2α interval against the range."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 from dlps import stats
 from dlps.experiments.early_stopping.spec import CLAIM_RANGE, PER_PATIENCE, TEST_SCORED, VARIANT
 from dlps.fmt import fmt, fmt_p
-from dlps.verdicts import CLAIM_OF, all_of, difference, finding, noninferiority, within
+from dlps.verdicts import CLAIM_OF, all_of, ci_label, difference, finding, noninferiority, within
 
 
 def _col(rows: list[dict], key: str) -> np.ndarray:
@@ -58,7 +58,7 @@ def findings(cfg: dict, m: dict, runs: dict) -> list[dict]:
     out.append(finding("val_loss_turns_up", "Without early stopping the validation loss turns upward (the model "
                                             "overfits)", turns, (
         f"Over {n_max} epochs the validation loss is lowest at epoch {fmt(v['best_epoch_full']['mean'])} on average "
-        f"and ends {fmt(turns['effect'])} [95% CI {fmt(turns['ci95_low'])}, {fmt(turns['ci95_high'])}] above that "
+        f"and ends {fmt(turns['effect'])} [{ci_label(turns)} CI {fmt(turns['ci95_low'])}, {fmt(turns['ci95_high'])}] above that "
         f"minimum ({fmt_p(turns['p_value'])}, one-sample t-test against 0). "
         + ("The full run overfits in loss, so there is something for early stopping to save."
            if turns["verdict"] == "shown" else f"An upturn is not shown at α = {alpha}."))))
@@ -74,7 +74,7 @@ def findings(cfg: dict, m: dict, runs: dict) -> list[dict]:
                                        f"{fmt(100 * bar)}% of the {n_max}-epoch budget", saves, (
         f"Patience {p} (min_delta {fmt(cfg['min_delta'])}) stops at epoch {fmt(per['stop_epoch']['mean'])} of "
         f"{n_max} on average and restores epoch {fmt(per['best_epoch']['mean'])}, saving "
-        f"{fmt(100 * saves['effect'])}% [95% CI {fmt(100 * saves['ci95_low'])}, {fmt(100 * saves['ci95_high'])}] of "
+        f"{fmt(100 * saves['effect'])}% [{ci_label(saves)} CI {fmt(100 * saves['ci95_low'])}, {fmt(100 * saves['ci95_high'])}] of "
         f"the epochs ({fmt_p(saves['p_value'])}, one-sided one-sample t-test against {fmt(100 * bar)}%). "
         + {"shown": "It saves more than the bar.", "refuted": "It saves significantly less than the bar.",
            "inconclusive": f"More than the bar is not shown at α = {alpha}."}[saves["verdict"]]),
@@ -84,7 +84,7 @@ def findings(cfg: dict, m: dict, runs: dict) -> list[dict]:
     out.append(finding("performance_maintained", f"At the default patience ({p}) the restored model's test accuracy "
                                                  f"is not more than {fmt(margin)} pp below the full run's", kept, (
         f"Restored (patience {p}) minus full-run final test accuracy, paired over {kept['n']} seeds: "
-        f"{fmt(100 * kept['effect'])} pp [95% CI {fmt(100 * kept['ci95_low'])}, {fmt(100 * kept['ci95_high'])}]; "
+        f"{fmt(100 * kept['effect'])} pp [{ci_label(kept)} CI {fmt(100 * kept['ci95_low'])}, {fmt(100 * kept['ci95_high'])}]; "
         f"non-inferiority margin {fmt(margin)} pp (one-sided t-test of the difference > −{fmt(margin)} pp, "
         f"{fmt_p(kept['p_value'])}). "
         + {"shown": "Performance is maintained: a drop beyond the margin is ruled out at α.",
@@ -99,7 +99,7 @@ def findings(cfg: dict, m: dict, runs: dict) -> list[dict]:
 
 def _old_claim(cfg: dict, rows: list[dict], saved: np.ndarray, kept: dict, p: int) -> dict:
     """"Early stopping saves 30–40% of computation with maintained performance": both parts must hold. The
-    saving is judged by its 95% interval against the range (inside: holds; entirely outside: does not hold)."""
+    saving is judged by its 1 − 2α interval against the range (inside: holds; entirely outside: does not hold)."""
     lo, hi = CLAIM_RANGE
     rng = within(saved, lo, hi, cfg["alpha"], f"fraction of epochs saved at patience {p}")
     rec = all_of({"saves 30–40%": rng, "maintained": kept}, "both parts of the claim hold")
@@ -110,7 +110,7 @@ def _old_claim(cfg: dict, rows: list[dict], saved: np.ndarray, kept: dict, p: in
     return finding("old_claim", "Early stopping saves 30–40% of computation with maintained performance", rec, (
         f"Computation saved is measured in epochs (every epoch costs the same training pass and evaluation), "
         f"relative to a {cfg['max_epochs']}-epoch budget; {others}. At the default patience {p} the saving is "
-        f"{fmt(100 * rng['effect'])}% [95% CI {fmt(100 * rng['ci95_low'])}, {fmt(100 * rng['ci95_high'])}]: "
+        f"{fmt(100 * rng['effect'])}% [{ci_label(rng)} CI {fmt(100 * rng['ci95_low'])}, {fmt(100 * rng['ci95_high'])}]: "
         f"{CLAIM_OF[rng['verdict']]} as 30–40% (inside the range: holds; entirely outside: does not hold); "
         f"performance maintained within {fmt(cfg['max_acc_drop_pp'])} pp: {CLAIM_OF[kept['verdict']]}. "
         + {"shown": "The claim holds.", "refuted": "The claim does not hold.",

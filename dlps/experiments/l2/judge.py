@@ -7,7 +7,7 @@ import numpy as np
 
 from dlps.experiments.l2.spec import TEST_SCORED, base as base_of, ordered
 from dlps.fmt import fmt, fmt_p
-from dlps.verdicts import all_of, difference, finding
+from dlps.verdicts import all_of, ci_label, difference, finding
 
 PP = dict(scale=100, unit="pp")
 
@@ -69,7 +69,7 @@ def findings(cfg: dict, m: dict, runs: dict) -> list[dict]:
              for a, b in zip(order, order[1:])}
     mono = all_of(parts, f"the final weight norm is at least {100 * drop:g}% lower at each larger λ")
     mono |= {k: mono[k] + drop for k in ("effect", "ci95_low", "ci95_high")}  # read as the drop itself
-    steps = "; ".join(f"λ {k.replace(' > ', ' → ')}: drop {fmt(100 * (p['effect'] + drop))}% [95% CI "
+    steps = "; ".join(f"λ {k.replace(' > ', ' → ')}: drop {fmt(100 * (p['effect'] + drop))}% [{ci_label(p)} CI "
                       f"{fmt(100 * (p['ci95_low'] + drop))}, {fmt(100 * (p['ci95_high'] + drop))}] "
                       f"({fmt_p(p['p_value'])}, {p['verdict']})" for k, p in parts.items())
     out.append(finding("weight_norm_decreases", f"The final weight norm falls by at least {100 * drop:g}% at every "
@@ -89,7 +89,7 @@ def findings(cfg: dict, m: dict, runs: dict) -> list[dict]:
     out.append(finding("largest_underfits", f"The largest λ ({largest}) underfits: lower training accuracy than "
                                             f"λ = {base}", under, (
         f"Training accuracy (eval mode, whole training subset) with λ = {largest} minus λ = {base}: "
-        f"{fmt(100 * under['effect'])} pp [95% CI {fmt(100 * under['ci95_low'])}, {fmt(100 * under['ci95_high'])}] "
+        f"{fmt(100 * under['effect'])} pp [{ci_label(under)} CI {fmt(100 * under['ci95_low'])}, {fmt(100 * under['ci95_high'])}] "
         f"({fmt_p(under['p_value'])}, one-sided paired t-test over {under['n']} seeds). "
         + {"shown": "It fits the training data significantly worse: it underfits.",
            "refuted": "It fits the training data significantly better.",
@@ -102,7 +102,7 @@ def findings(cfg: dict, m: dict, runs: dict) -> list[dict]:
     out.append(finding("beats_baseline", f"The λ chosen on validation (λ* = {best}) beats λ = {base} on test "
                                          "accuracy", beats, (
         f"λ* = {best} has the highest mean validation accuracy (each seed's own choice: {per_seed}). "
-        + (f"Its test accuracy minus that of λ = {base}: {fmt(100 * beats['effect'])} pp [95% CI "
+        + (f"Its test accuracy minus that of λ = {base}: {fmt(100 * beats['effect'])} pp [{ci_label(beats)} CI "
            f"{fmt(100 * beats['ci95_low'])}, {fmt(100 * beats['ci95_high'])}] ({fmt_p(beats['p_value'])}, "
            f"one-sided paired t-test over {beats['n']} seeds; TOST against ±{fmt(100 * delta)} pp, the smallest gain "
            f"of interest, {fmt_p(beats['tost_p_value'])}). " if best != base else

@@ -15,7 +15,7 @@ from scipy import stats
 from dlps.experiments.sentiment.spec import (BASELINE, CORRECT_KEY, SAME_TEXT, TEST_SCORED, TFIDF, recurrent,
                                              unpack_correct)
 from dlps.fmt import fmt, fmt_p
-from dlps.verdicts import INCONCLUSIVE, SHOWN, check, difference, finding, rate, rates_paired
+from dlps.verdicts import INCONCLUSIVE, SHOWN, check, ci_label, difference, finding, rate, rates_paired
 
 ONE_SEED = ("One training seed: the interval covers the sampling of test reviews only, not the variance between "
             "training seeds.")
@@ -126,17 +126,17 @@ def _pct(x: float, digits: int = 4) -> str:
 
 
 def _bar_text(model: str, runs: list[dict], rec: dict, bar: float) -> str:
-    parts = rec.get("per_seed") or {f"seed {runs[0]['seed']}": rec}
+    parts = rec.get("per_seed") or {f"seed {runs[0]['seed']}": rec}  # per-seed intervals: at rec's α too
     seeds = []
     for r in runs:
         p = parts[f"seed {r['seed']}"]
         boot = (f"; bootstrap [{_pct(r['test_acc_boot_low'])}, {_pct(r['test_acc_boot_high'])}]"
                 if "test_acc_boot_low" in r else "")
-        seeds.append(f"seed {r['seed']}: {_pct(p['effect'])} of {p['n']:,} test reviews, exact 95% interval "
+        seeds.append(f"seed {r['seed']}: {_pct(p['effect'])} of {p['n']:,} test reviews, exact {ci_label(rec)} interval "
                      f"[{_pct(p['ci95_low'])}, {_pct(p['ci95_high'])}]{boot}")
     head = f"{model} test accuracy, " + "; ".join(seeds) + f", against the {_pct(bar, 3)} bar. "
     if len(runs) >= 2:
-        head += (f"Over {rec['n']} training seeds, mean minus bar {fmt(100 * rec['effect'])} pp [95% interval "
+        head += (f"Over {rec['n']} training seeds, mean minus bar {fmt(100 * rec['effect'])} pp [{ci_label(rec)} interval "
                  f"{fmt(100 * rec['ci95_low'])}, {fmt(100 * rec['ci95_high'])}] (one-sided t-test, df "
                  f"{rec['n'] - 1}, whose standard error adds the test reviews' sampling variance to the spread "
                  f"between seeds; {fmt_p(rec['p_value'])}). ")
@@ -222,8 +222,8 @@ def _versus_finding(cfg: dict, m: dict, runs: dict, base: str, fid: str, primary
     text = (f"{best} (chosen on validation accuracy) minus {text_of} ({base}): test accuracy on the shared test "
             f"reviews, per seed by the exact McNemar test at α = {alpha}: " + "; ".join(seeds) + ". ")
     if len(per_seed) >= 2:
-        text += (f"The rule, over {rec['n']} training seeds: mean difference {fmt(100 * rec['effect'])} pp [95% "
-                 f"interval {fmt(100 * rec['ci95_low'])}, {fmt(100 * rec['ci95_high'])}] (one-sided paired t-test, "
+        text += (f"The rule, over {rec['n']} training seeds: mean difference {fmt(100 * rec['effect'])} pp "
+                 f"[{ci_label(rec)} interval {fmt(100 * rec['ci95_low'])}, {fmt(100 * rec['ci95_high'])}] (one-sided paired t-test, "
                  f"df {rec['n'] - 1}, its standard error adding the per-review sampling variance of the difference "
                  f"to the spread between seeds; {fmt_p(rec['p_value'])}). ")
     text += {"shown": f"{best} is significantly more accurate than {base}.",
