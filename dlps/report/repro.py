@@ -125,6 +125,7 @@ def reproducibility(doc: Doc, params: dict, times: list[dict]):
                  "outside the DAG because it trains the CNN twice; a significant difference means the bf16 "
                  "experiment's absolute accuracies are lower than fp32's, while its comparisons between variants "
                  "(all in one precision, paired by seed) stand.")
+    throughput(doc, heading=True)
     doc.heading(3, "Stage times")
     doc.para("A stage that ran worker processes counts its own peak memory plus that many times its largest "
              "worker's (an upper bound).")
@@ -134,3 +135,44 @@ def reproducibility(doc: Doc, params: dict, times: list[dict]):
     doc.heading(3, "Reproduce")
     doc.code("pip install -e .\nDLPS_MIRROR=/path/to/mirror dvc repro   # or leave DLPS_MIRROR unset to download\n"
              f"git checkout {rev[:12]} && dvc repro                        # this exact revision")
+
+
+ROOFLINE = Path("metrics/bench/roofline.json")
+BENCH = Path("metrics/bench/bench.json")
+
+
+def throughput(doc: Doc, heading: bool = False) -> bool:
+    """The run's throughput from the committed bench and roofline (`python stages/bench.py`, `python -m
+    dlps.tools.roofline`): seed-runs per minute against an earlier revision and share of the fp32 matmul ceiling
+    per experiment, and each model family's share alone and as its stage runs it. False when neither file exists."""
+    if not ROOFLINE.is_file() and not BENCH.is_file():
+        return False
+    if heading:
+        doc.heading(3, "Throughput")
+    if ROOFLINE.is_file():
+        r = read_json(ROOFLINE)
+        ceil, rev = r["roofline"]["ceiling_flops_per_s"], r["before_rev"]
+        rows = []
+        for name, v in r["now"].items():
+            b, flops = r["before"].get(name, {}), v["train_flops"]
+            rows.append([name, f"{b.get('seed_runs_per_min', '–')} → {v['seed_runs_per_min']}", f"{v['train_s']} s",
+                         f"{flops / ceil / v['train_s']:.0%}" if flops and v["train_s"] else "not counted"])
+        doc.table(["experiment", f"seed-runs per minute of train-stage time, {rev} → now", "train-stage time",
+                   "share of the fp32 matmul ceiling"], rows)
+        roof = r["roofline"]
+        doc.para(f"Whole run: {roof['train_flops'] / 1e12:.1f} TFLOP of counted training work would take "
+                 f"{roof['seconds_at_ceiling']:.0f} s at the fp32 matmul ceiling ({r['ceiling_key']}, "
+                 f"{ceil / 1e9:.0f} GFLOP/s, measured on the run's CPU, {r['cpu']}); its train stages took "
+                 f"{roof['recorded_train_s']:.0f} s: {roof['fraction_of_ceiling']:.0%} of the ceiling. Counts and "
+                 "method: docs/performance.md.")
+    if BENCH.is_file():
+        b = read_json(BENCH)
+        doc.table(["model family (bench)", "threads", "share of its ceiling", "as its stage runs it"],
+                  [[w["workload"], str(w["threads"]), f"{w['fraction_of_ceiling']:.0%}",
+                    f"{w['at_once']['fraction_of_ceiling']:.0%} ({w['at_once']['jobs']} jobs at once)"
+                    if w.get("at_once") else "the same (one job)"] for w in b["workloads"]])
+        noop = b["overhead"]["dvc_repro_noop_s"]
+        doc.para("`dvc repro` with nothing to do: " + ("not measured (the pipeline was not up to date)" if noop is None
+                 else f"{noop:.2f} s") + "; the profiles of the families below half their ceiling, and the variants "
+                 "measured beside them, are in metrics/bench/bench.md.")
+    return True

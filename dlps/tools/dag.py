@@ -139,7 +139,8 @@ def report_stage(params: dict) -> dict:
     # the registry is not followed as an import, but the report reads its list of train stages (their timings)
     deps = code_deps(["stages/report.py"]) + [
         "dlps/experiments/__init__.py", "docs/design.md", "docs/protocol.md", "docs/deviations.md", "params.yaml",
-        "metrics/datasets", "metrics/timing", "metrics/bench/bench.json", "metrics/pilot/findings.json"]
+        "metrics/datasets", "metrics/timing", "metrics/bench/bench.json", "metrics/bench/roofline.json",
+        "metrics/pilot/findings.json"]
     for name in NAMES:
         deps += [f"dlps/experiments/{name}/{f.name}" for f in FILES if f.name != "tiny.yaml"
                  and (ROOT / "dlps/experiments" / name / f.name).is_file()]
