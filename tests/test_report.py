@@ -249,3 +249,30 @@ def test_slides_are_a_seven_minute_talk(built):
     assert not any(c["measured"][:160] in slides for c in claims if len(c["measured"]) > 160)  # no cut sentences
     assert 'class="row wide"' in slides  # the fixture's three-panel figure gets the full width
     assert "location.hash" in slides and "touchstart" in slides and "click" in slides
+
+
+def test_throughput_section_comes_from_the_committed_bench_and_roofline(tmp_path, monkeypatch):
+    import json
+
+    from dlps.report.doc import Doc
+    from dlps.report.repro import throughput
+
+    monkeypatch.chdir(tmp_path)
+    assert not throughput(Doc())  # no bench yet: nothing to show
+    (tmp_path / "metrics/bench").mkdir(parents=True)
+    now = {"l2": {"seed_runs": 4, "train_s": 100.0, "seed_runs_per_min": 2.4, "train_flops": 5e12},
+           "overfitting": {"seed_runs": 3, "train_s": 1.0, "seed_runs_per_min": 180.0, "train_flops": None}}
+    (tmp_path / "metrics/bench/roofline.json").write_text(json.dumps({
+        "before_rev": "abc1234", "before": {"l2": {"seed_runs_per_min": 1.2}}, "now": now, "ceiling_key": "fp32, 2 threads",
+        "cpu": "Some CPU", "roofline": {"ceiling_flops_per_s": 1e11, "train_flops": 5e12, "seconds_at_ceiling": 50.0,
+                                        "recorded_train_s": 100.0, "fraction_of_ceiling": 0.5}}))
+    (tmp_path / "metrics/bench/bench.json").write_text(json.dumps({
+        "workloads": [{"workload": "CNN (l2)", "threads": 1, "fraction_of_ceiling": 0.61,
+                       "at_once": {"jobs": 2, "fraction_of_ceiling": 0.55}}],
+        "overhead": {"dvc_repro_noop_s": 1.93}}))
+    doc = Doc()
+    assert throughput(doc)
+    md = "\n".join(doc.md)
+    assert "| l2 | 1.2 → 2.4 | 100.0 s | 50% |" in md and "| overfitting | – → 180.0 | 1.0 s | not counted |" in md
+    assert "its train stages took 100 s: 50% of the ceiling" in md and "Some CPU" in md
+    assert "| CNN (l2) | 1 | 61% | 55% (2 jobs at once) |" in md and "nothing to do: 1.93 s" in md

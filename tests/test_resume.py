@@ -104,6 +104,12 @@ def test_run_jobs_skips_kept_jobs_and_keeps_job_order(tmp_path, capsys):
     assert "2 of 4 jobs reused from an interrupted run" in capsys.readouterr().err
 
 
+def test_run_jobs_starts_the_costliest_jobs_first_and_keeps_job_order():
+    calls: list = []
+    out = run_jobs(_square, [(i, calls) for i in range(4)], 1, costs=[1.0, 3.0, 1.0, 8.0])
+    assert calls == [3, 1, 0, 2] and out == [{"x": 0}, {"x": 1}, {"x": 4}, {"x": 9}]
+
+
 # --- a real stage, killed part-way ------------------------------------------------------------------------------
 
 SEEDS = [0, 1, 2, 3, 4, 5]

@@ -179,3 +179,26 @@ def test_cnn_trains_with_bf16_and_channels_last():
     assert model(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
     assert all(math.isfinite(row["val_loss"]) for row in history)
     assert final["features.0.weight"].is_contiguous(memory_format=torch.channels_last)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_cnn_pooling_is_torchs_max_pool_bit_for_bit(channels_last):
+    """Values and gradients equal nn.MaxPool2d(2)'s exactly, ties included (which input of a window gets the
+    gradient), on ReLU outputs and on values with many equal maxima; the output keeps the input's layout."""
+    from dlps.models.vision import MaxPool2x2
+
+    g = torch.Generator().manual_seed(0)
+    for x in (torch.relu(torch.randn(4, 6, 8, 10, generator=g)), torch.randint(0, 3, (4, 6, 8, 10), generator=g).float()):
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        grad = torch.randn(4, 6, 4, 5, generator=g)
+        outs = []
+        for pool in (torch.nn.MaxPool2d(2), MaxPool2x2()):
+            leaf = x.clone().requires_grad_()
+            y = pool(leaf)
+            y.backward(grad)
+            outs.append((y, leaf.grad))
+        (y0, g0), (y1, g1) = outs
+        assert torch.equal(y0, y1) and torch.equal(g0, g1)
+        assert y1.is_contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+        assert g1.stride() == x.stride()

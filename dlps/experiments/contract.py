@@ -54,6 +54,8 @@ PARTS = (
          "into batched jobs (with train_group)", required=False),
     Part("train", "train_group", (FunctionType, NoneType), "train_group(cfg, variants, seeds, ctx) -> {variant: "
          "train's result}", required=False),
+    Part("train", "job_cost", (FunctionType, NoneType), "job_cost(cfg, variant) -> one (variant, seed) job's "
+         "expected relative time: parallel workers start the costliest first", required=False),
     Part("judge", "analyze", FunctionType, "analyze(cfg, runs, paired) -> {'comparisons', 'derived'}"),
     Part("judge", "findings", FunctionType, "findings(cfg, metrics, runs) -> [finding] (dlps.verdicts rules)"),
     Part("figures", "plot", FunctionType, "plot(cfg, metrics, runs, histories, out_dir) -> [figure]"),

@@ -97,14 +97,19 @@ def _grouped(trainer, name: str, cfg: dict, variants: list[str], ctx: Context, w
     return results
 
 
-def run_jobs(fn, jobs: list[tuple], workers: int, records=None, ids: list[dict] | None = None) -> list:
+def run_jobs(fn, jobs: list[tuple], workers: int, records=None, ids: list[dict] | None = None,
+             costs: list[float] | None = None) -> list:
     """fn(*job) for every job, results in job order: in this process, or in `workers` fresh (spawned) processes.
     With `records` (dlps.jobs.records.Records) and `ids` (job i's arguments that decide its result, as JSON), a job
-    an interrupted run finished is not run again, and each job's result is kept the moment it finishes.
+    an interrupted run finished is not run again, and each job's result is kept the moment it finishes. With
+    `costs` (job i's expected relative time), the costliest jobs start first, so no worker is left running one
+    long job after the others have finished; a job's result never depends on when it runs.
 
     Spawned, not forked: a forked child would inherit torch's thread pools in an undefined state."""
     results: list = [None] * len(jobs)
     todo = list(range(len(jobs)))
+    if costs is not None:
+        todo.sort(key=lambda i: -costs[i])  # stable: equal costs keep job order
     if len(jobs) <= 1:  # nothing to resume: a killed one-job stage has finished nothing
         records = None
     if records is not None:
@@ -180,7 +185,8 @@ def train(params: dict, name: str, variant: str | None = None) -> None:
         pairs = [(v, s) for v in variants for s in seeds]
         jobs = [(name, v, s, ctx, (i, len(pairs))) for i, (v, s) in enumerate(pairs, 1)]
         ids = [{"variants": [v], "seeds": [s]} for v, s in pairs]
-        done = iter(run_jobs(_train_job, jobs, workers, records, ids))
+        cost = get(trainer, "job_cost")
+        done = iter(run_jobs(_train_job, jobs, workers, records, ids, cost and [cost(cfg, v) for v, _ in pairs]))
         results = {}
         for v in variants:
             parts = [next(done) for _ in seeds]
