@@ -16,6 +16,7 @@ from dlps.timing import cpu_kind
 from dlps.report.doc import Doc
 
 PACKAGES = ("dlps", "numpy", "scipy", "torch", "torchvision", "matplotlib", "pandas", "dvc", "typer", "pyyaml")
+ROOFLINE, BENCH = Path("metrics/bench/roofline.json"), Path("metrics/bench/bench.json")  # python stages/bench.py
 MAX_GAP_S = 60  # between two stages of one `dvc repro` DVC spends seconds; a longer gap means another run
 
 
@@ -117,8 +118,7 @@ def reproducibility(doc: Doc, params: dict, times: list[dict]):
          f"{cost['span_s']:.1f} s"],
         ["largest peak memory of one stage", f"{cost['peak_mib']:.0f} MiB"],
     ])
-    bench = Path("metrics/bench/bench.json")
-    check = read_json(bench).get("precision") if bench.is_file() else None
+    check = read_json(BENCH).get("precision") if BENCH.is_file() else None
     if check:
         doc.heading(3, "Precision check")
         doc.para(precision_text(check) + " Measured by `python stages/bench.py` (metrics/bench/bench.json), "
@@ -135,10 +135,6 @@ def reproducibility(doc: Doc, params: dict, times: list[dict]):
     doc.heading(3, "Reproduce")
     doc.code("pip install -e .\nDLPS_MIRROR=/path/to/mirror dvc repro   # or leave DLPS_MIRROR unset to download\n"
              f"git checkout {rev[:12]} && dvc repro                        # this exact revision")
-
-
-ROOFLINE = Path("metrics/bench/roofline.json")
-BENCH = Path("metrics/bench/bench.json")
 
 
 def throughput(doc: Doc, heading: bool = False) -> bool:

@@ -47,11 +47,11 @@ def limit(p: dict) -> str:
 
 
 def _core_reference(kind: str, embed: int, hidden: int, length: int, batch: int):
-    """Member 0 of the batched variant (bench.recurrent_members) as its own model: torch's LSTM/GRU from the same seed, on the same inputs."""
+    """Member 0 of the batched variant (bench.recurrent_members) as its own model: torch's LSTM/GRU from the same
+    seed, on the same inputs."""
     import torch
 
     from dlps.models.cells import SequenceRegressor
-
     from dlps.tools.bench import member_inputs
 
     x = member_inputs(BATCHED_SEEDS, embed, length, batch)[0][0]
