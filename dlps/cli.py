@@ -12,9 +12,11 @@ from dlps.timing import timed  # first: its import time marks the stage's start
 def stage(name: str):
     """Validate params.yaml, yield it, record wall time and peak memory; known failures exit with one line."""
     from dlps.errors import UserError
+    from dlps.malloc import keep_freed_memory
     from dlps.params import load
     from dlps.paths import timing_file
 
+    keep_freed_memory()
     try:
         params = load()
         with timed(timing_file(name), name):

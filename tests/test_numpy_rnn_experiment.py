@@ -19,7 +19,7 @@ from dlps.schema import ParamError
 TEXT = ("First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\n"
         "First Citizen:\nYou are all resolved rather to die than to famish?\n\n") * 30
 
-CFG = {"seeds": [0, 1, 2], "val_fraction": 0.05, "test_fraction": 0.05, "hidden": 32, "seq_len": 32, "batch": 16,
+CFG = {"seeds": [0, 1, 2], "workers": 1, "val_fraction": 0.05, "test_fraction": 0.05, "hidden": 32, "seq_len": 32, "batch": 16,
        "steps": 240, "lr": 0.01, "clip": 5.0, "eval_every": 100, "eval_batch": 4, "ngram_k": 1.0, "torch_steps": 30,
        "temperatures": [0.5, 1.0], "sample_chars": 40, "prompt": "\nAll:", "bar": 0.85, "agree_tol": 1e-6,
        "alpha": 0.05, "threads": 1}

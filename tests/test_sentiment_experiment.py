@@ -451,3 +451,10 @@ def test_gpu_run_matches_the_cpu_run_closely(tmp_path):
     for precision in ("bf16", "fp16"):
         run = exp.train(cfg | {"precision": precision}, "lstm", [0], ctx_for(data, "cuda"))
         assert all(np.isfinite(r["val_loss"]) for r in run["history"]) and run["runs"][0]["n_test"] == 60
+
+
+def test_job_cost_orders_the_jobs_by_their_gate_matmuls_per_token():
+    from dlps.experiments.sentiment.cost import job_cost
+
+    costs = {v: job_cost(CFG, v) for v in ("bilstm", "lstm", "gru", "tfidf", "tfidf_trunc")}
+    assert costs == {"bilstm": 8.0, "lstm": 4.0, "gru": 3.0, "tfidf": 1.0, "tfidf_trunc": 1.0}

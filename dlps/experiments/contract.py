@@ -54,8 +54,6 @@ PARTS = (
          "into batched jobs (with train_group)", required=False),
     Part("train", "train_group", (FunctionType, NoneType), "train_group(cfg, variants, seeds, ctx) -> {variant: "
          "train's result}", required=False),
-    Part("train", "job_cost", (FunctionType, NoneType), "job_cost(cfg, variant) -> one (variant, seed) job's "
-         "expected relative time: parallel workers start the costliest first", required=False),
     Part("judge", "analyze", FunctionType, "analyze(cfg, runs, paired) -> {'comparisons', 'derived'}"),
     Part("judge", "findings", FunctionType, "findings(cfg, metrics, runs) -> [finding] (dlps.verdicts rules)"),
     Part("figures", "plot", FunctionType, "plot(cfg, metrics, runs, histories, out_dir) -> [figure]"),
@@ -65,6 +63,8 @@ PARTS = (
          required=False),
     Part("cost", "bench_workloads", FunctionType, "bench_workloads(cfg, threads) -> [(label, precision, threads, "
          "model, args)]: its models timed by the bench", required=False),
+    Part("cost", "job_cost", (FunctionType, NoneType), "job_cost(cfg, variant) -> one (variant, seed) job's "
+         "expected relative time: parallel workers start the costliest first", required=False),
     Part("cost", "precision_check", FunctionType, "precision_check(params) -> its fp32-vs-bf16 comparison, or None",
          required=False),
     Part("power", "plans", FunctionType, "plans(pilot) -> [dlps.tools.power.Plan]: its primaries' power "

@@ -129,12 +129,14 @@ def run_jobs(fn, jobs: list[tuple], workers: int, records=None, ids: list[dict] 
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
+    from dlps.malloc import keep_freed_memory
     from dlps.timing import note_workers
 
     workers = min(workers, len(todo))
     note_workers(workers)
     error = None
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=keep_freed_memory) as pool:
         futures = {pool.submit(fn, *jobs[i]): i for i in todo}
         for f in as_completed(futures):  # kept as they finish, not in order: a kill loses only unfinished jobs
             try:
@@ -163,7 +165,7 @@ def train(params: dict, name: str, variant: str | None = None) -> None:
     metrics, the wall-clock part of them, and (if any) per-epoch history. Seeds are independent jobs (or, for an
     experiment with groups(), its own fixed split into batched jobs), so running them in parallel workers gives the
     same bytes as running them in turn."""
-    from dlps.experiments import part
+    from dlps.experiments import has_part, part
 
     spec, trainer = part(name, "spec"), part(name, "train")
     cfg = params[name]
@@ -185,7 +187,7 @@ def train(params: dict, name: str, variant: str | None = None) -> None:
         pairs = [(v, s) for v in variants for s in seeds]
         jobs = [(name, v, s, ctx, (i, len(pairs))) for i, (v, s) in enumerate(pairs, 1)]
         ids = [{"variants": [v], "seeds": [s]} for v, s in pairs]
-        cost = get(trainer, "job_cost")
+        cost = get(part(name, "cost"), "job_cost") if has_part(name, "cost") else None
         done = iter(run_jobs(_train_job, jobs, workers, records, ids, cost and [cost(cfg, v) for v, _ in pairs]))
         results = {}
         for v in variants:

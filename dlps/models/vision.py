@@ -28,11 +28,13 @@ class MLP(nn.Module):
 
 
 class _MaxPool2x2(torch.autograd.Function):
-    """2×2, stride-2 max pooling run in channels-last layout; input, output and gradients keep the input's layout."""
+    """2×2, stride-2 max pooling run in channels-last layout; output and gradient in the layouts nn.MaxPool2d gives."""
 
     @staticmethod
     def forward(ctx, x: torch.Tensor) -> torch.Tensor:
-        layout = torch.contiguous_format if x.is_contiguous() else torch.channels_last
+        # nn.MaxPool2d's output layout: channels-last only for channels-last input, NCHW for any other strides
+        channels_last = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+        layout = torch.channels_last if channels_last else torch.contiguous_format
         xc = x.contiguous(memory_format=torch.channels_last)
         y, idx = torch.ops.aten.max_pool2d_with_indices(xc, [2, 2], [2, 2])
         ctx.save_for_backward(xc, idx)

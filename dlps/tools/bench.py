@@ -262,9 +262,11 @@ def run(params: dict, threads: int, check_precision: bool = True) -> dict:
     import torch
     from threadpoolctl import threadpool_limits
 
+    from dlps.malloc import keep_freed_memory
     from dlps.tools.bench_jobs import at_once
     from dlps.tools.bench_profile import HALF, explain
 
+    keep_freed_memory()  # as in every stage process
     ceilings, rows = {}, []
     for name, dtype, n, model, args, jobs in workloads(params, threads):
         for k in {n, n * jobs}:

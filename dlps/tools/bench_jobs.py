@@ -24,8 +24,10 @@ def at_once(model: str, args: tuple, threads: int, jobs: int) -> list[float]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
+    from dlps.malloc import keep_freed_memory
+
     context = multiprocessing.get_context("spawn")
     with context.Manager() as manager:
         start = manager.Barrier(jobs)
-        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        with ProcessPoolExecutor(jobs, mp_context=context, initializer=keep_freed_memory) as pool:
             return list(pool.map(_flops_per_s, *zip(*[(model, args, threads, start)] * jobs)))

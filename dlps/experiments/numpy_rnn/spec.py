@@ -32,6 +32,7 @@ TIMINGS = ("numpy_chars_per_s", "torch_chars_per_s")
 
 SCHEMA = Section({
     "seeds": SEEDS,
+    "workers": Int(0, 1024),                       # processes training seeds at once; 0 = one per core
     "val_fraction": Float(0, 0.5, lo_open=True),   # the part of the text before the test part validates
     "test_fraction": Float(0, 0.5, lo_open=True),  # the last this fraction of the text is the test part
     "hidden": Int(1, 4096),

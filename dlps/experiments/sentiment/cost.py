@@ -1,9 +1,23 @@
-"""The sentiment experiment's cost: its training FLOPs for the roofline and its model for the bench
-(neither its spec nor its training imports this module, so no train stage depends on it)."""
+"""The sentiment experiment's cost: its training FLOPs for the roofline, its jobs' relative times for the workers'
+order, and its model for the bench (neither its spec nor its training imports this module, so no train stage
+depends on it: none of them changes a result)."""
 
 from __future__ import annotations
 
 from dlps.models.flops import GATES, recurrent_forward
+
+
+def _recurrent(variant: str) -> tuple[str, int] | None:
+    """A recurrent model's cell kind and number of directions; None for a TF-IDF baseline."""
+    kind = {"bilstm": "lstm"}.get(variant, variant)
+    return (kind, 2 if variant == "bilstm" else 1) if kind in GATES else None
+
+
+def job_cost(cfg: dict, variant: str) -> float:
+    """A (variant, seed) job's expected relative time, for the workers' order: a recurrent model's gate matmuls
+    per token (both directions for the BiLSTM) against about one for a TF-IDF fit."""
+    rnn = _recurrent(variant)
+    return 1.0 if rnn is None else float(GATES[rnn[0]] * rnn[1])
 
 
 def train_flops(cfg: dict, runs: dict) -> float:
@@ -13,10 +27,10 @@ def train_flops(cfg: dict, runs: dict) -> float:
 
     total = 0.0
     for variant, rows in runs.items():
-        kind = {"bilstm": "lstm"}.get(variant, variant)
-        if kind not in GATES:
+        rnn = _recurrent(variant)
+        if rnn is None:
             continue  # TF-IDF + logistic regression
-        per_token = recurrent_forward(kind, cfg["hidden"], cfg["embed_dim"], 1) * (2 if variant == "bilstm" else 1)
+        per_token = recurrent_forward(rnn[0], cfg["hidden"], cfg["embed_dim"], 1) * rnn[1]
         for r in rows:
             if "train_tokens" not in r:
                 raise UserError(f"metrics/runs/sentiment/{variant}.json: seed {r['seed']} has no train_tokens (a run "

@@ -187,6 +187,7 @@ def fit_rnn(model, train: tuple[list, np.ndarray], val: tuple[list, np.ndarray],
     # fp16 gradients underflow without loss scaling; a disabled scaler is a pass-through (fp32, bf16)
     scaler = torch.amp.GradScaler(rt.device_type, enabled=rt.precision == "fp16")
     history, best_state, best_acc, waited, stopped_by = [], None, -1.0, 0, "max_epochs"
+    val_tokens = eval_tokens(val[0], eval_batch)  # the same validation batches every epoch
     for epoch in range(1, max_epochs + 1):
         start, cpu = time.perf_counter(), time.process_time()
         model.train()
@@ -209,7 +210,7 @@ def fit_rnn(model, train: tuple[list, np.ndarray], val: tuple[list, np.ndarray],
         val_acc, val_loss = _val_scores(predict(model, val[0], rt, eval_batch), val[1])
         history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "val_acc": val_acc,
                         "train_time_s": train_s, "train_cpu_s": train_cpu, "epoch_time_s": time.perf_counter() - start,
-                        "train_tokens": tokens, "val_tokens": eval_tokens(val[0], eval_batch)})
+                        "train_tokens": tokens, "val_tokens": val_tokens})
         if on_epoch is not None:
             on_epoch(history[-1])
         if val_acc > best_acc:
@@ -252,12 +253,6 @@ def run_rnn(cfg: dict, variant: str, parts: dict, seed: int, rt) -> tuple[dict, 
     probs = predict(model, enc["test"][0], rt).cpu().numpy().astype(np.float64)  # the one test pass
     rows = [{"seed": seed, **{k: r[k] for k in ("epoch", "train_loss", "val_loss", "val_acc")}} for r in history]
     return info, probs, rows
-
-
-def job_cost(cfg: dict, variant: str) -> float:
-    """A (variant, seed) job's expected relative time, for the workers' order: a recurrent model's gate matmuls
-    per token (both directions for the BiLSTM) against about one for a TF-IDF fit."""
-    return 1.0 if variant in TFIDF else {"lstm": 4, "bilstm": 8, "gru": 3}[variant]
 
 
 def train(cfg: dict, variant: str, seeds: list[int], ctx) -> dict:
