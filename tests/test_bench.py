@@ -76,14 +76,17 @@ def test_run_explains_only_the_families_below_half_their_ceiling(monkeypatch):
         ("fast", "fp32", 1, "mlp", (), 2), ("slow", "fp32", 1, "cnn", (), 1)])
     monkeypatch.setattr("dlps.tools.bench_jobs.at_once", lambda model, args, threads, jobs: [300.0] * jobs)
     monkeypatch.setattr(bench, "MODELS", {"mlp": lambda: work, "cnn": lambda: work})
-    monkeypatch.setattr(bench, "matmul_ceiling", lambda dtype, n=2048: 1000.0)
+    monkeypatch.setattr(bench, "gemm_rates", lambda dtype, n=2048: {"torch.mm": 1000.0})
     speeds = iter([800.0, 300.0])
     monkeypatch.setattr(bench, "measure", lambda w: {"samples_per_s": 1.0, "flops_per_s": next(speeds),
                                                      "flops_per_step": 100})
     monkeypatch.setattr(bench_profile, "explain", lambda model, args, row: {"limit": f"why {model}"})
     monkeypatch.setattr(bench, "dvc_overhead", lambda: {"dvc_repro_noop_s": 1.0, "import_dlps_pipeline_s": 0.1,
                                                         "import_torch_s": 1.0})
-    rows = bench.run({}, 1, False)["workloads"]
+    result = bench.run({}, 1, False)
+    rows = result["workloads"]
+    assert result["matmul_flops_per_s_by_library"]["fp32, 1 thread"] == {"torch.mm": 1000.0}
+    assert "fp32, 1 thread 0.0 (torch.mm 0.0)" in bench.table(result)
     assert "limit" not in rows[0] and rows[1]["limit"] == "why cnn"
     assert rows[0]["at_once"] == {"jobs": 2, "flops_per_s": 600.0, "ceiling_flops_per_s": 1000.0,
                                   "fraction_of_ceiling": 0.6} and "at_once" not in rows[1]
@@ -108,8 +111,21 @@ def test_explain_measures_each_variant_of_a_tiny_cnn():
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
-def test_matmul_ceiling_is_positive(precision):
-    assert bench.matmul_ceiling(precision, n=64) > 0
+def test_the_ceiling_is_the_fastest_gemm_library(precision):
+    import torch
+
+    rates = bench.gemm_rates(precision, n=64)
+    assert all(r > 0 for r in rates.values()) and "torch.mm" in rates
+    if precision == "fp32" and torch.backends.mkldnn.is_available():
+        assert "oneDNN" in rates  # its product agreed with torch.mm's
+    assert bench.matmul_ceiling(rates) == max(rates.values())
+
+
+def test_a_gemm_library_whose_product_disagrees_is_not_a_ceiling(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.ops.mkldnn, "_linear_pointwise", lambda a, b, *rest: a @ b, raising=False)
+    assert set(bench.gemm_rates("fp32", n=64)) == {"torch.mm"}
 
 
 def test_precision_check_pairs_fp32_and_bf16_runs_of_the_l2_cnn(tmp_path, monkeypatch):
@@ -145,7 +161,7 @@ def test_no_precision_skips_the_precision_check(monkeypatch):
 
     monkeypatch.setattr(bench, "precision_check", boom)
     monkeypatch.setattr(bench, "workloads", lambda params, threads: [])
-    monkeypatch.setattr(bench, "matmul_ceiling", lambda dtype, n=2048: 1.0)
+    monkeypatch.setattr(bench, "gemm_rates", lambda dtype, n=2048: {"torch.mm": 1.0})
     monkeypatch.setattr(bench, "dvc_overhead", lambda: {})
     assert bench.run({}, 1, False)["precision"] is None
     monkeypatch.setattr(bench, "precision_check", lambda params: {"ran": True})
@@ -161,3 +177,14 @@ def test_a_variant_that_cannot_run_is_recorded_not_raised(monkeypatch):
     assert out["variants"] == [{"variant": "torch.compile (inductor)", "error": "RuntimeError: no C compiler"}]
     assert "did not run: RuntimeError: no C compiler" in "\n".join(
         bench_profile.table_lines([{"workload": "w", "fraction_of_ceiling": 0.1, **out}]))
+
+
+def test_the_mlp_variant_runs_its_linears_through_oneDNN():
+    import torch
+
+    if not torch.backends.mkldnn.is_available():
+        pytest.skip("torch built without oneDNN")
+    (name, build, max_diff), = bench_profile._variants("mlp", ([12, 16, 3], 8, False))
+    w = build()
+    assert "oneDNN" in name and max_diff(w) < 1e-5
+    assert bench_profile._variants("mlp", ([12, 16, 3], 8, True)) == []  # bf16 autocast: no such variant

@@ -24,13 +24,30 @@ def _median_time(fn, repeats: int = 5, warmup: int = 1) -> float:
     return statistics.median(times)
 
 
-def matmul_ceiling(dtype_name: str, n: int = 2048) -> float:
-    """FLOP/s of an n×n matmul in the given dtype (2n³ FLOPs), median of repeats, at the current thread count."""
+def gemm_rates(dtype_name: str, n: int = 2048) -> dict[str, float]:
+    """FLOP/s of an n×n matmul in the given dtype (2n³ FLOPs) through each GEMM library torch has here, median of
+    repeats, at the current thread count: the BLAS behind torch.mm, and oneDNN (behind torch's convolutions and
+    fused LSTM) where its product agrees with torch.mm's."""
     import torch
 
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[dtype_name]
     a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
-    return 2 * n ** 3 / _median_time(lambda: a @ b)
+    rates = {"torch.mm": 2 * n ** 3 / _median_time(lambda: a @ b)}
+    try:
+        def onednn():  # a @ bᵀ: the same 2n³ FLOPs
+            return torch.ops.mkldnn._linear_pointwise(a, b, None, "none", [], "")
+
+        if torch.allclose(onednn().float(), (a @ b.T).float(), rtol=1e-2, atol=1e-2 * n ** 0.5):
+            rates["oneDNN"] = 2 * n ** 3 / _median_time(onednn)
+    except (AttributeError, RuntimeError):  # a torch built without oneDNN, or a CPU it does not serve
+        pass
+    return rates
+
+
+def matmul_ceiling(rates: dict[str, float]) -> float:
+    """The ceiling is the fastest library's rate: a BLAS may leave vector units idle (MKL runs its AVX2 code on
+    AMD CPUs), and a ceiling below what the machine does would inflate every share of it."""
+    return max(rates.values())
 
 
 @dataclass
@@ -76,14 +93,18 @@ def _sgd(model, x, y, loss_fn, bf16: bool, forward=None):
     return step, output
 
 
-def mlp(sizes: list[int], batch: int, bf16: bool) -> Workload:
-    """An MLP training step: 6 FLOPs per weight per sample (forward 2, backward 4)."""
+def mlp(sizes: list[int], batch: int, bf16: bool, onednn: bool = False) -> Workload:
+    """An MLP training step: 6 FLOPs per weight per sample (forward 2, backward 4); with onednn, its linear layers'
+    GEMMs run by oneDNN."""
     import torch
 
+    from dlps.models.onednn import use_onednn_linears
     from dlps.models.vision import MLP
 
     torch.manual_seed(0)
     model = MLP(sizes[0], sizes[1:-1], sizes[-1])
+    if onednn:
+        use_onednn_linears(model)
     x, y = torch.randn(batch, sizes[0]), torch.randint(0, sizes[-1], (batch,))
     step, output = _sgd(model, x, y, torch.nn.functional.cross_entropy, bf16)
     return Workload(step, output, batch, 6 * batch * sum(a * b for a, b in zip(sizes[:-1], sizes[1:])), 20)
@@ -267,13 +288,14 @@ def run(params: dict, threads: int, check_precision: bool = True) -> dict:
     from dlps.tools.bench_profile import HALF, explain
 
     keep_freed_memory()  # as in every stage process
-    ceilings, rows = {}, []
+    rates, ceilings, rows = {}, {}, []
     for name, dtype, n, model, args, jobs in workloads(params, threads):
         for k in {n, n * jobs}:
             if (dtype, k) not in ceilings:
                 torch.set_num_threads(k)
                 with threadpool_limits(k):
-                    ceilings[dtype, k] = matmul_ceiling(dtype)
+                    rates[dtype, k] = gemm_rates(dtype)
+                    ceilings[dtype, k] = matmul_ceiling(rates[dtype, k])
         torch.set_num_threads(n)
         with threadpool_limits(n):  # NumPy's BLAS too
             result = measure(MODELS[model](*args))
@@ -292,18 +314,27 @@ def run(params: dict, threads: int, check_precision: bool = True) -> dict:
 
     for dtype in ("fp32", "bf16"):  # an emulated bf16 matmul measures nothing useful and takes minutes
         if (dtype, threads) not in ceilings and supports("cpu", dtype):
-            ceilings[dtype, threads] = matmul_ceiling(dtype)
+            rates[dtype, threads] = gemm_rates(dtype)
+            ceilings[dtype, threads] = matmul_ceiling(rates[dtype, threads])
     from dlps.timing import cpu_kind
 
-    return {"cpu": cpu_kind(), "threads": threads,
-            "matmul_ceiling_flops_per_s": {f"{p}, {n} thread{'s' * (n > 1)}": c for (p, n), c in sorted(ceilings.items())},
+    def named(d):
+        return {f"{p}, {n} thread{'s' * (n > 1)}": v for (p, n), v in sorted(d.items())}
+
+    return {"cpu": cpu_kind(), "threads": threads, "matmul_ceiling_flops_per_s": named(ceilings),
+            "matmul_flops_per_s_by_library": named(rates),
             "workloads": rows, "overhead": dvc_overhead(), "precision": precision_check(params) if check_precision else None}
 
 
 def table(result: dict) -> str:
     """The benchmark as a Markdown table."""
-    ceil = ", ".join(f"{k} {v / 1e9:.1f}" for k, v in result["matmul_ceiling_flops_per_s"].items())
-    lines = [f"Matmul ceilings (GFLOP/s): {ceil}", "",
+    libraries = result.get("matmul_flops_per_s_by_library", {})
+
+    def by_library(key):
+        return " (" + ", ".join(f"{lib} {r / 1e9:.1f}" for lib, r in libraries[key].items()) + ")" if key in libraries else ""
+
+    ceil = ", ".join(f"{k} {v / 1e9:.1f}{by_library(k)}" for k, v in result["matmul_ceiling_flops_per_s"].items())
+    lines = [f"Matmul ceilings (GFLOP/s; each the fastest GEMM library's): {ceil}", "",
              "| workload | precision | threads | samples/s | GFLOP/s | fraction of its ceiling | "
              "as its stage runs it: jobs at once, fraction of the ceiling of their threads |",
              "|---|---|---|---|---|---|---|"]

@@ -69,6 +69,9 @@ def _variants(model: str, args: tuple) -> list[tuple[str, object, object]]:
     def against(eager):
         return lambda w: float((w.output() - eager().output()).abs().max())
 
+    if model == "mlp" and not args[2]:  # fp32: the BLAS behind torch.mm may leave vector units idle
+        return [("linear layers through oneDNN (`dlps/models/onednn.py`)", lambda: bench.mlp(*args, onednn=True),
+                 against(lambda: bench.mlp(*args)))]
     if model == "cnn":
         channels, hidden, batch, bf16, channels_last = args
         eager = against(lambda: bench.cnn(channels, hidden, batch, bf16, False))

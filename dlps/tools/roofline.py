@@ -6,8 +6,8 @@ metrics/bench/roofline.json and roofline.md.
 Counts are multiply-adds × 2 of the matmuls and convolutions; training is 3 × the forward pass (forward, and the
 backward's two matmuls), evaluation 1 ×; sequence models over the token positions their batches computed (padding
 included, as recorded by the runs). Element-wise work, embeddings and the NumPy least-squares experiments are not
-counted. The ceiling is a 2048² matmul's rate: small cache-resident matmuls can exceed it, so it is a yardstick
-for the run's efficiency, not a bound no implementation could beat."""
+counted. The ceiling is a 2048² matmul's rate through the fastest GEMM library torch has on the machine (the bench's
+`gemm_rates`): a yardstick for the run's efficiency, not a bound no implementation could beat."""
 
 from __future__ import annotations
 
