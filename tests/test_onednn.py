@@ -32,7 +32,7 @@ def test_values_and_gradients_match_nn_linear():
 def test_the_gradients_are_the_products_of_the_oneDNN_path(monkeypatch):
     calls = []
     real = torch.ops.mkldnn._linear_pointwise
-    monkeypatch.setattr("dlps.models.onednn._gemm", lambda a, b, bias=None: calls.append(1) or real(a, b, bias, "none", [], ""))
+    monkeypatch.setattr("dlps.models.onednn.onednn_gemm", lambda a, b, bias=None: calls.append(1) or real(a, b, bias, "none", [], ""))
     _grads(True, torch.randn(5, 12), torch.randint(0, 3, (5,)))
     assert len(calls) == 3 * 3  # three layers: the forward product and two backward ones each
 

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 
-def _gemm(a: torch.Tensor, b: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+def onednn_gemm(a: torch.Tensor, b: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
     """a @ bᵀ (+ bias) through oneDNN; strided views are read in place, without a copy."""
     return torch.ops.mkldnn._linear_pointwise(a, b, bias, "none", [], "")
 
@@ -21,12 +21,12 @@ class _Linear(torch.autograd.Function):
     def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
         ctx.save_for_backward(x, weight)
         ctx.has_bias = bias is not None
-        return _gemm(x, weight, bias)
+        return onednn_gemm(x, weight, bias)
 
     @staticmethod
     def backward(ctx, dy: torch.Tensor):
         x, weight = ctx.saved_tensors
-        return _gemm(dy, weight.t()), _gemm(dy.t(), x.t()), dy.sum(0) if ctx.has_bias else None
+        return onednn_gemm(dy, weight.t()), onednn_gemm(dy.t(), x.t()), dy.sum(0) if ctx.has_bias else None
 
 
 def _forward(self: nn.Linear, x: torch.Tensor) -> torch.Tensor:

@@ -34,11 +34,10 @@ def gemm_rates(dtype_name: str, n: int = 2048) -> dict[str, float]:
     a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
     rates = {"torch.mm": 2 * n ** 3 / _median_time(lambda: a @ b)}
     try:
-        def onednn():  # a @ bᵀ: the same 2n³ FLOPs
-            return torch.ops.mkldnn._linear_pointwise(a, b, None, "none", [], "")
+        from dlps.models.onednn import onednn_gemm  # a @ bᵀ: the same 2n³ FLOPs
 
-        if torch.allclose(onednn().float(), (a @ b.T).float(), rtol=1e-2, atol=1e-2 * n ** 0.5):
-            rates["oneDNN"] = 2 * n ** 3 / _median_time(onednn)
+        if torch.allclose(onednn_gemm(a, b).float(), (a @ b.T).float(), rtol=1e-2, atol=1e-2 * n ** 0.5):
+            rates["oneDNN"] = 2 * n ** 3 / _median_time(lambda: onednn_gemm(a, b))
     except (AttributeError, RuntimeError):  # a torch built without oneDNN, or a CPU it does not serve
         pass
     return rates
@@ -288,14 +287,14 @@ def run(params: dict, threads: int, check_precision: bool = True) -> dict:
     from dlps.tools.bench_profile import HALF, explain
 
     keep_freed_memory()  # as in every stage process
-    rates, ceilings, rows = {}, {}, []
+    rates, ceilings, rows = {}, {}, []  # ceilings: each (precision, threads)'s fastest rate
     for name, dtype, n, model, args, jobs in workloads(params, threads):
         for k in {n, n * jobs}:
-            if (dtype, k) not in ceilings:
+            if (dtype, k) not in rates:
                 torch.set_num_threads(k)
                 with threadpool_limits(k):
                     rates[dtype, k] = gemm_rates(dtype)
-                    ceilings[dtype, k] = matmul_ceiling(rates[dtype, k])
+                ceilings[dtype, k] = matmul_ceiling(rates[dtype, k])
         torch.set_num_threads(n)
         with threadpool_limits(n):  # NumPy's BLAS too
             result = measure(MODELS[model](*args))
@@ -313,7 +312,7 @@ def run(params: dict, threads: int, check_precision: bool = True) -> dict:
     from dlps.runtime import supports
 
     for dtype in ("fp32", "bf16"):  # an emulated bf16 matmul measures nothing useful and takes minutes
-        if (dtype, threads) not in ceilings and supports("cpu", dtype):
+        if (dtype, threads) not in rates and supports("cpu", dtype):
             rates[dtype, threads] = gemm_rates(dtype)
             ceilings[dtype, threads] = matmul_ceiling(rates[dtype, threads])
     from dlps.timing import cpu_kind
@@ -328,10 +327,10 @@ def run(params: dict, threads: int, check_precision: bool = True) -> dict:
 
 def table(result: dict) -> str:
     """The benchmark as a Markdown table."""
-    libraries = result.get("matmul_flops_per_s_by_library", {})
+    libraries = result["matmul_flops_per_s_by_library"]
 
     def by_library(key):
-        return " (" + ", ".join(f"{lib} {r / 1e9:.1f}" for lib, r in libraries[key].items()) + ")" if key in libraries else ""
+        return " (" + ", ".join(f"{lib} {r / 1e9:.1f}" for lib, r in libraries[key].items()) + ")"
 
     ceil = ", ".join(f"{k} {v / 1e9:.1f}{by_library(k)}" for k, v in result["matmul_ceiling_flops_per_s"].items())
     lines = [f"Matmul ceilings (GFLOP/s; each the fastest GEMM library's): {ceil}", "",
