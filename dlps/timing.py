@@ -33,29 +33,46 @@ def peak_rss_mib() -> float:
     return own + _WORKERS * _max_rss_mib(resource.RUSAGE_CHILDREN) if _WORKERS else own
 
 
-def cpu_info() -> tuple[str, str]:
-    """The CPU's model name and its instruction-set flags as /proc/cpuinfo lists them ("flags" on x86, "Features"
-    on ARM); elsewhere platform.processor() and no flags."""
-    import platform
+CPUINFO = Path("/proc/cpuinfo")
 
+
+def _cpuinfo_fields() -> dict[str, str]:
+    """The first processor's fields in /proc/cpuinfo ({} where there is none)."""
     fields: dict[str, str] = {}
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
+        for line in CPUINFO.read_text().splitlines():
             key, sep, value = line.partition(":")
             if sep:
                 fields.setdefault(key.strip(), value.strip())
     except OSError:
         pass
-    return fields.get("model name") or platform.processor() or "unknown CPU", fields.get("flags") or fields.get("Features") or ""
+    return fields
+
+
+def cpu_info() -> tuple[str, str]:
+    """The CPU's model name and its instruction-set flags as /proc/cpuinfo lists them ("flags" on x86, "Features"
+    on ARM); elsewhere platform.processor() and no flags."""
+    import platform
+
+    fields = _cpuinfo_fields()
+    model = fields.get("model name") or platform.processor() or "unknown CPU"
+    return model, fields.get("flags") or fields.get("Features") or ""
 
 
 def cpu_kind() -> str:
-    """The CPU's model name and its widest vector extensions (machines of one name differ in these, and with them
-    a run's speed and its bytes)."""
+    """The CPU's model name, its generation and its widest vector extensions: machines of one name differ in these,
+    and with them a run's speed and its bytes. A virtual machine may show only "AMD EPYC" for CPUs generations
+    apart (their fp32 matmul ceilings differ about 2x), so the generation is x86's family and model, or ARM's
+    implementer and part."""
     model, flags = cpu_info()
+    fields = _cpuinfo_fields()
+    generation = [f"{label} {fields[key]}" for key, label in (("cpu family", "family"), ("model", "model"),
+                                                              ("CPU implementer", "implementer"),
+                                                              ("CPU part", "part")) if fields.get(key)]
     wide = [name for flag, name in (("avx2", "AVX2"), ("avx512f", "AVX-512"), ("avx512_bf16", "BF16"),
                                     ("amx_tile", "AMX")) if flag in flags.split()]
-    return f"{model} ({', '.join(wide)})" if wide else model
+    details = "; ".join(part for part in (" ".join(generation), ", ".join(wide)) if part)
+    return f"{model} ({details})" if details else model
 
 
 def device_used() -> str:

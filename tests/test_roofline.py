@@ -86,3 +86,25 @@ def test_sentiment_flops_count_the_recorded_token_positions():
     assert cost.train_flops(cfg, runs) == (1 + 2) * 310 * per_token  # a BiLSTM runs both directions
     with pytest.raises(UserError, match="dvc repro train_sentiment"):
         cost.train_flops(cfg, {"gru": [{"seed": 0, "epochs_run": 3}]})  # a run from before the count
+
+
+ZEN4 = "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\nmodel name\t: AMD EPYC\n" \
+       "flags\t\t: fpu sse2 avx2 avx512f avx512_bf16\n\nprocessor\t: 1\ncpu family\t: 25\n"
+ARM = "processor\t: 0\nFeatures\t: fp asimd sve\nCPU implementer\t: 0x41\nCPU part\t: 0xd40\n"
+
+
+def test_a_cpu_kind_names_the_generation_where_the_model_name_hides_it(tmp_path, monkeypatch):
+    # a virtual machine showed "AMD EPYC" and the same vector extensions for two generations whose fp32 ceilings
+    # differ about 2x: a bench on one must not judge a run on the other
+    from dlps import timing
+
+    def kind(text: str) -> str:
+        (tmp_path / "cpuinfo").write_text(text)
+        monkeypatch.setattr(timing, "CPUINFO", tmp_path / "cpuinfo")
+        return timing.cpu_kind()
+
+    assert kind(ZEN4) == "AMD EPYC (family 25 model 17; AVX2, AVX-512, BF16)"
+    assert kind(ZEN4) != kind(ZEN4.replace("cpu family\t: 25", "cpu family\t: 26"))
+    assert kind(ARM).endswith("(implementer 0x41 part 0xd40)")
+    monkeypatch.setattr(timing, "CPUINFO", tmp_path / "absent")
+    assert timing.cpu_kind() and timing.cpu_info()[1] == ""

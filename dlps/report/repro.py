@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
 import statistics
 import subprocess
@@ -12,7 +11,6 @@ from importlib import metadata
 from pathlib import Path
 
 from dlps.io import read_json
-from dlps.timing import cpu_kind
 from dlps.report.doc import Doc
 
 PACKAGES = ("dlps", "numpy", "scipy", "torch", "torchvision", "matplotlib", "pandas", "dvc", "typer", "pyyaml")
@@ -103,13 +101,15 @@ def reproducibility(doc: Doc, params: dict, times: list[dict]):
         except metadata.PackageNotFoundError:
             pass
     cost = run_cost(times)
+    # the records' CPU, not this process's: the report may be built on another machine than the run
+    cpus = ", ".join(sorted({t["cpu"] for t in times if "cpu" in t})) or "not recorded"
     doc.heading(3, "Environment")
     doc.table(["item", "value"], [
         ["git revision of code and params", rev + (" (with uncommitted changes to code or params)" if dirty else "")],
         ["params.yaml sha256 (first 16 hex)", params_hash],
         ["python", f"{platform.python_version()} on {platform.platform()}"],
-        ["CPU", f"{cpu_kind()}, {os.cpu_count()} logical cores; device setting {params.get('device')}, "
-                f"threads setting {params.get('threads')} (0 = all cores)"],
+        ["CPU the recorded stages ran on", f"{cpus}; device setting {params.get('device')}, threads setting "
+                                           f"{params.get('threads')} (0 = all cores)"],
         ["packages", ", ".join(versions)],
         ["total wall time of the recorded stages", f"{cost['total_s']:.1f} s"],
         ["median wall time of one stage", f"{cost['median_s']:.1f} s over {len(times)} stages"],

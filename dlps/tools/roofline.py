@@ -100,7 +100,7 @@ def ceiling(tree: Tree) -> tuple[float, str]:
     if bench.get("cpu") is None or not cpus or cpus != {bench["cpu"]}:
         raise SystemExit(f"error: the bench's CPU ({bench.get('cpu', 'not recorded')}) is not the one the train "
                          f"stages ran on ({', '.join(sorted(cpus)) or 'not recorded'}); run `python stages/bench.py` "
-                         "on the machine of the run")
+                         "on the machine of the run, or repeat the run (`dvc repro -f`) and the bench on one machine")
     key = max((k for k in bench["matmul_ceiling_flops_per_s"] if k.startswith("fp32")),
               key=lambda k: int(k.split(", ")[1].split()[0]))
     return bench["matmul_ceiling_flops_per_s"][key], key
