@@ -110,6 +110,16 @@ def test_explain_measures_each_variant_of_a_tiny_cnn():
     assert "|" in "\n".join(bench_profile.table_lines([{"workload": "w", "fraction_of_ceiling": 0.1, **out}]))
 
 
+@pytest.mark.slow
+def test_explain_measures_torch_compile_of_tiny_batched_members():
+    row = {"samples_per_s": 1.0, "ceiling_flops_per_s": 1e12}
+    out = bench_profile.explain("recurrent_members", ("lstm", 2, 4, 3, 5, 2), row)
+    assert [v["variant"] for v in out["variants"]] == ["torch.compile (inductor)"]
+    v = out["variants"][0]
+    assert "error" not in v, v
+    assert v["max_abs_diff_vs_eager"] < 1e-5 and v["repeatable"] and v["samples_per_s"] > 0
+
+
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
 def test_the_ceiling_is_the_fastest_gemm_library(precision):
     import torch

@@ -163,7 +163,25 @@ def member_inputs(members: int, inputs: int, length: int, batch: int):
     return torch.randn(members, batch, length, inputs), torch.randn(members, batch)
 
 
-def recurrent_members(kind: str, inputs: int, hidden: int, length: int, batch: int, members: int) -> Workload:
+class _CompiledMembers:
+    """Members whose forward pass (every step of the recurrence) runs as one torch.compile'd graph; the weights,
+    clip and Adam stay those of the wrapped Members."""
+
+    def __init__(self, members):
+        import torch
+
+        self.members, self.forward = members, torch.compile(members.__call__)
+
+    @property
+    def weights(self):
+        return self.members.weights
+
+    def __call__(self, x):
+        return self.forward(x)
+
+
+def recurrent_members(kind: str, inputs: int, hidden: int, length: int, batch: int, members: int,
+                      compiled: bool = False) -> Workload:
     """`members` from-scratch SequenceRegressors of one kind (seeds 0, 1, ...) trained as one batched model
     (dlps.models.members: bmm over members, each with its own loss, clip and Adam); samples and FLOPs count every
     member."""
@@ -178,6 +196,8 @@ def recurrent_members(kind: str, inputs: int, hidden: int, length: int, batch: i
         models.append(SequenceRegressor(kind, hidden, input_size=inputs, builtin=False))
     batched = Members.of(models)
     opt = Adam(batched, 1e-3)
+    if compiled:
+        batched = _CompiledMembers(batched)
     x, y = member_inputs(members, inputs, length, batch)
 
     def output():

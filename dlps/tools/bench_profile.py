@@ -86,6 +86,9 @@ def _variants(model: str, args: tuple) -> list[tuple[str, object, object]]:
                 (f"{BATCHED_SEEDS} seeds as one batched model (from-scratch cells, bmm; recurrent core only)",
                  lambda: bench.recurrent_members(kind, embed, hidden, length, batch, BATCHED_SEEDS),
                  lambda w: float((w.output()[0] - _core_reference(kind, embed, hidden, length, batch)).abs().max()))]
+    if model == "recurrent_members":  # per-op overhead limits them: fusing each step's elementwise work may pay
+        return [("torch.compile (inductor)", lambda: bench.recurrent_members(*args, compiled=True),
+                 against(lambda: bench.recurrent_members(*args)))]
     return []
 
 
