@@ -49,12 +49,12 @@ def _cpuinfo_fields() -> dict[str, str]:
     return fields
 
 
-def cpu_info() -> tuple[str, str]:
+def cpu_info(fields: dict[str, str] | None = None) -> tuple[str, str]:
     """The CPU's model name and its instruction-set flags as /proc/cpuinfo lists them ("flags" on x86, "Features"
-    on ARM); elsewhere platform.processor() and no flags."""
+    on ARM); elsewhere platform.processor() and no flags. `fields`: /proc/cpuinfo's, if already read."""
     import platform
 
-    fields = _cpuinfo_fields()
+    fields = _cpuinfo_fields() if fields is None else fields
     model = fields.get("model name") or platform.processor() or "unknown CPU"
     return model, fields.get("flags") or fields.get("Features") or ""
 
@@ -64,8 +64,8 @@ def cpu_kind() -> str:
     and with them a run's speed and its bytes. A virtual machine may show only "AMD EPYC" for CPUs generations
     apart (their fp32 matmul ceilings differ about 2x), so the generation is x86's family and model, or ARM's
     implementer and part."""
-    model, flags = cpu_info()
     fields = _cpuinfo_fields()
+    model, flags = cpu_info(fields)
     generation = [f"{label} {fields[key]}" for key, label in (("cpu family", "family"), ("model", "model"),
                                                               ("CPU implementer", "implementer"),
                                                               ("CPU part", "part")) if fields.get(key)]
