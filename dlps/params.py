@@ -40,20 +40,18 @@ def read_params(path: Path = PARAMS_FILE) -> dict:
 
 def full_schema() -> Section:
     """The schema of the whole file: shared keys plus one section per registered experiment."""
-    from dlps.experiments import NAMES, part
+    from dlps.experiments import load_all
 
-    return Section({**SHARED, **{name: part(name, "spec").SCHEMA for name in NAMES}})
+    return Section({**SHARED, **{exp.name: exp.spec.schema for exp in load_all()}})
 
 
 def load(path: Path = PARAMS_FILE) -> dict:
     """Read and validate the whole params file, then every experiment's cross-key rules; any problem raises
     ParamError before work starts."""
-    from dlps.experiments import NAMES, part
-    from dlps.experiments.contract import get
+    from dlps.experiments import load_all
 
     params = full_schema().check("", read_params(path))
-    for name in NAMES:
-        check = get(part(name, "spec"), "check")
-        if check is not None:
-            check(params[name])
+    for exp in load_all():
+        if exp.spec.check is not None:
+            exp.spec.check(params[exp.name])
     return params

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import yaml
 
-from dlps.experiments import NAMES, read_folder_yaml
+from dlps.experiments import NAMES, load
 from dlps.verdicts import holm
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,9 +102,10 @@ def make_project(root: Path, monkeypatch, git: bool = False) -> dict:
     root.mkdir(parents=True, exist_ok=True)
     monkeypatch.chdir(root)
     monkeypatch.setattr(experiments, "NAMES", NAMES, raising=False)
-    monkeypatch.setattr(experiments, "part", lambda name, which: SimpleNamespace(METRICS=("acc", "loss")),
-                        raising=False)
-    monkeypatch.setattr(experiments, "train_stages", lambda params, name: [f"train_{name}"], raising=False)
+    real = experiments.load
+    monkeypatch.setattr(experiments, "load", lambda name: SimpleNamespace(
+        name=name, spec=SimpleNamespace(table_metrics=("acc", "loss"), datasets=()), data=real(name).data,
+        train_stages=lambda params: [f"train_{name}"]))
     (root / "metrics/datasets").mkdir(parents=True)
     (root / "metrics/timing").mkdir(parents=True)
     image, wide = png(), png(480, 160)  # one three-panel figure: it gets the slide's full width
@@ -112,7 +113,7 @@ def make_project(root: Path, monkeypatch, git: bool = False) -> dict:
         (root / f"metrics/{name}.json").write_text(json.dumps(metrics_for(name)))
         figs = root / "plots" / name
         figs.mkdir(parents=True)
-        writeup = read_folder_yaml(name, "writeup.yaml")
+        writeup = load(name).data("writeup.yaml")
         files = [writeup["key_figure"], "other.png"]
         for f in files:
             (figs / f).write_bytes(wide if name == WIDE_FIGURE and f == files[0] else image)

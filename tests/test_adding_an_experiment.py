@@ -110,8 +110,8 @@ def test_a_new_experiment_is_one_folder_its_params_and_a_regenerated_dag(tmp_pat
     with open(repo / "params.yaml", "a") as f:
         f.write("\ntoy:\n  seeds: [0, 1, 2, 3, 4, 5]\n  bias: [0.2, 0.8]\n  flips: 50\n  alpha: 0.05\n")
     env = {**os.environ, "PYTHONPATH": str(repo), "DLPS_PROGRESS": "0"}
-    check = ("from dlps.experiments import PARTS, part, contract; "
-             "print([p for k in PARTS for p in contract.problems(part('toy', k), k)])")
+    check = ("from dlps.experiments import _module, contract; "
+             "print([p for k in contract.MODULES if _module('toy', k) for p in contract.problems(_module('toy', k), k)])")
     assert sh([sys.executable, "-c", check], repo, env).strip() == "[]"
     # Wiring 3: the regenerated DAG has its stages, deps and plots
     sh([sys.executable, "-m", "dlps.tools.dag"], repo, env)

@@ -10,10 +10,13 @@ import torch
 from dlps.experiments.architectures import figures, judge, spec
 from dlps.experiments.architectures import train as exp
 from dlps.experiments.architectures.spec import CONFIGS, LAG_METRICS, MODELS, lag_key
+from dlps.experiments import load
 from dlps.jobs.evaluate import aggregate, check_findings, findings_of
 from dlps.runtime import Runtime
 from dlps.schema import ParamError
 from dlps.data.tasks import adding_problem
+
+EXP = load("architectures")
 
 CFG = {"seeds": [0, 1, 2], "threads": 1, "workers": 1, "variants": list(CONFIGS), "lags": [5, 10], "hidden": 8,
        "batch": 16, "lr": 1e-2, "clip": 1.0, "max_steps": 20, "eval_every": 10, "stop_after": 1, "n_val": 50,
@@ -125,7 +128,7 @@ def fake_runs(rates: dict, lags=(5, 10), n=6, noise=None):
 
 
 def found(cfg, runs):
-    fs = findings_of("architectures", judge, cfg, aggregate(spec, judge, cfg, runs), runs)
+    fs = findings_of(EXP, cfg, aggregate(EXP, cfg, runs), runs)
     check_findings("architectures", fs)
     return {f["id"]: f for f in fs}
 
@@ -171,7 +174,7 @@ def test_findings_refute_when_the_rnn_wins():
 def test_plots_render(tmp_path):
     cfg = CFG | {"seeds": [0, 1, 2, 3], "variants": ["rnn", "lstm", "gru", "lstm_no_forget", "gru_no_update"]}
     runs = fake_runs({v: 0.5 for v in cfg["variants"]}, n=4)
-    m = aggregate(spec, judge, cfg, runs)
+    m = aggregate(EXP, cfg, runs)
     hist = {v: [{"seed": s, "lag": lag, "step": st, "train_mse": 0.1, "val_mse": 0.1 / st}
                 for s in range(4) for lag in (5, 10) for st in (10, 20)] for v in cfg["variants"]}
     files = figures.plot(cfg, m, runs, hist, tmp_path)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from dlps.experiments import part
+from dlps.experiments import load as load_experiment
 from dlps.params import read_params
 from dlps.tools import bench, bench_profile
 
@@ -12,7 +12,7 @@ from dlps.tools import bench, bench_profile
 def load(path):
     """params.yaml with the sections the bench reads validated (their specs' schemas)."""
     raw = read_params(path)
-    return raw | {k: part(k, "spec").SCHEMA.check(k, raw[k]) for k in ("dropout", "l2")}
+    return raw | {k: load_experiment(k).spec.schema.check(k, raw[k]) for k in ("dropout", "l2")}
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,6 +8,9 @@ import pytest
 from dlps.experiments.bias_variance import figures, judge, spec, train
 from dlps.jobs.evaluate import aggregate, check_findings, findings_of
 from dlps.schema import ParamError
+from dlps.experiments import load
+
+EXP = load("bias_variance")
 
 CFG = {"seeds": [0, 1, 2], "n_datasets": 200, "n_train": 30, "n_test": 100, "noise_std": 0.3,
        "cv_folds": 5, "dd_n_train": 20, "dd_n_test": 200, "dd_input_dim": 5, "dd_noise_std": 0.2, "dd_draws": 10,
@@ -21,8 +24,8 @@ def runs():
 
 
 def judged(cfg, runs):
-    m = aggregate(spec, judge, cfg, runs)
-    found = findings_of(spec.NAME, judge, cfg, m, runs)
+    m = aggregate(EXP, cfg, runs)
+    found = findings_of(EXP, cfg, m, runs)
     check_findings(spec.NAME, found)
     return m, {f["id"]: f for f in found}
 
@@ -144,7 +147,7 @@ def test_double_descent_refuted_without_a_peak_inconclusive_when_noisy():
 
 
 def test_plot_writes_both_figures(runs, tmp_path):
-    m = aggregate(spec, judge, CFG, runs)
+    m = aggregate(EXP, CFG, runs)
     files = figures.plot(CFG, m, runs, {}, tmp_path)
     assert [f["file"] for f in files] == ["decomposition.png", "double_descent.png"]
     assert all((tmp_path / f["file"]).stat().st_size > 0 for f in files)

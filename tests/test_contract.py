@@ -5,52 +5,57 @@ from pathlib import Path
 
 import pytest
 
-from dlps.experiments import NAMES, OPTIONAL_PARTS, PARTS, contract, has_part, part, train_stages
-from dlps.params import SHARED, load
+from dlps.experiments import NAMES, contract, load
+from dlps.params import SHARED
+from dlps.params import load as load_params
 from dlps.tools import dag
 
 ROOT = Path(__file__).resolve().parents[1]
-PARAMS = load(ROOT / "params.yaml")
+PARAMS = load_params(ROOT / "params.yaml")
 STAGES = dag.dag(PARAMS)["stages"]
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_every_module_has_the_required_parts_with_their_types(name):
-    kinds = [*PARTS, *(k for k in OPTIONAL_PARTS if has_part(name, k))]
-    assert [p for which in kinds for p in contract.problems(part(name, which), which)] == []
+    from dlps.experiments import _module
+
+    modules = {k: _module(name, k) for k in contract.MODULES}
+    assert [p for k, m in modules.items() if m is not None for p in contract.problems(m, k)] == []
+    exp = load(name)
+    assert (exp.train, exp.judge, exp.figures) and exp.spec.name == name  # every part reads, defaults filled in
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_plot_definitions_name_files_or_history_columns(name):
-    for it in contract.get(part(name, "figures"), "PLOTS"):
+    for it in load(name).figures.plots:
         assert (isinstance(it, str) and it.endswith(".png")) or set(it["history"]) == {"x", "y"}, it
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_spec_agrees_with_params_yaml(name):
-    spec, cfg = part(name, "spec"), PARAMS[name]
-    fields = set(spec.SCHEMA.fields)
-    assert spec.NAME == name and "seeds" in fields
-    assert set(spec.JUDGE_KEYS) <= fields, "a judging key the schema does not define"
+    spec, cfg = load(name).spec, PARAMS[name]
+    fields = set(spec.schema.fields)
+    assert spec.name == name and "seeds" in fields
+    assert set(spec.judge_keys) <= fields, "a judging key the schema does not define"
     variants = spec.variants(cfg)
     assert variants and len(set(variants)) == len(variants)
     assert all(re.fullmatch(r"[\w.+-]+", v) for v in variants), "a variant names files and stages"
-    if spec.VARIANTS_KEY is not None:
-        assert spec.VARIANTS_KEY in fields and spec.VARIANTS_KEY not in spec.JUDGE_KEYS
-        assert variants == [str(v) for v in cfg[spec.VARIANTS_KEY]], "the DVC matrix lists exactly the variants"
-    assert set(contract.get(spec, "TABLE_METRICS")) <= set(spec.METRICS)
+    if spec.variants_key is not None:
+        assert spec.variants_key in fields and spec.variants_key not in spec.judge_keys
+        assert variants == [str(v) for v in cfg[spec.variants_key]], "the DVC matrix lists exactly the variants"
+    assert set(spec.table_metrics) <= set(spec.metrics)
     known = set(SHARED["data"].fields["datasets"].item.options)
-    for datasets in (spec.DATASETS, contract.get(spec, "FIGURE_DATASETS")):
+    for datasets in (spec.datasets, spec.figure_datasets):
         assert set(datasets) <= known & set(PARAMS["data"]["datasets"]), "a dataset params.yaml does not prepare"
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_train_stages_follow_the_spec(name):
     """The stage names the report and the GPU check look up are the ones the generated DAG defines."""
-    spec, stage = part(name, "spec"), STAGES[f"train_{name}"]
-    assert ("matrix" not in stage) == bool(contract.get(spec, "ONE_TRAIN_STAGE"))
-    assert train_stages(PARAMS, name) == ([f"train_{name}"] if "matrix" not in stage else
-                                          [f"train_{name}@{v}" for v in spec.variants(PARAMS[name])])
+    exp, stage = load(name), STAGES[f"train_{name}"]
+    assert ("matrix" not in stage) == exp.spec.one_train_stage
+    assert exp.train_stages(PARAMS) == ([f"train_{name}"] if "matrix" not in stage else
+                                        [f"train_{name}@{v}" for v in exp.spec.variants(PARAMS[name])])
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -73,24 +78,51 @@ def test_no_module_outside_the_experiment_folders_lists_experiments():
 
 
 def test_defaults_and_unknown_parts():
-    spec = part("overfitting", "spec")
-    assert contract.get(spec, "TIMINGS") == () and contract.get(spec, "ONE_TRAIN_STAGE") is False
-    assert contract.get(spec, "TABLE_METRICS") == spec.METRICS
-    with pytest.raises(KeyError):
-        contract.get(spec, "WORKERS")
-    with pytest.raises(AttributeError, match="requires"):
-        contract.get(object(), "METRICS")
+    from types import SimpleNamespace
+
+    from dlps.schema import ParamError
+
+    exp = load("overfitting")
+    assert exp.spec.timings == () and exp.spec.one_train_stage is False and exp.train.groups is None
+    assert exp.spec.table_metrics == exp.spec.metrics
+    with pytest.raises(ParamError, match="allowed: one of"):
+        load("overfit")
+    with pytest.raises(contract.ContractError, match="requires"):
+        contract.read_part(contract.Judge, SimpleNamespace(__name__="toy.judge", analyze=lambda: None))
+
+
+def test_only_the_loader_reads_experiment_modules_by_name():
+    """Every caller goes through dlps.experiments.load, whose fields an editor can follow: no other module imports
+    an experiment's part by a string name."""
+    for path in sorted((ROOT / "dlps").rglob("*.py")) + sorted((ROOT / "stages").glob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel in ("dlps/experiments/__init__.py", "dlps/experiments/contract.py"):
+            continue
+        text = path.read_text()
+        assert "import_module(" not in text and not re.search(r"\bpart\(\w+, *[\"']", text), rel
+
+
+def test_a_job_runs_through_the_experiments_train_or_its_batched_group():
+    from types import SimpleNamespace
+
+    calls = []
+    one = contract.Train(train=lambda cfg, v, seeds, ctx: calls.append((v, seeds)) or {"runs": [], "history": []})
+    assert one.jobs({"seeds": [7, 8]}, ["a", "b"]) == [(["a"], [7]), (["a"], [8]), (["b"], [7]), (["b"], [8])]
+    assert set(one.run({}, ["a"], [7], SimpleNamespace())) == {"a"} and calls == [("a", [7])]
+    batched = contract.Train(train=None, groups=lambda cfg, vs: [(vs, cfg["seeds"])],
+                             train_group=lambda cfg, vs, ss, ctx: {v: ss for v in vs})
+    assert batched.jobs({"seeds": [1, 2]}, ["a", "b"]) == [(["a", "b"], [1, 2])]
+    assert batched.run({}, ["a", "b"], [1, 2], None) == {"a": [1, 2], "b": [1, 2]}
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_every_folder_has_its_required_data_files_and_they_parse(name):
-    from dlps.experiments import folder_file, read_folder_yaml
-
+    exp = load(name)
     for f in contract.FILES:
         if f.required:
-            assert folder_file(name, f.name).is_file(), f"{name} lacks {f.name}: {f.meaning}"
-        if folder_file(name, f.name).is_file():
-            assert read_folder_yaml(name, f.name) is not None, f"{name}/{f.name} is empty"
+            assert (exp.folder / f.name).is_file(), f"{name} lacks {f.name}: {f.meaning}"
+        if (exp.folder / f.name).is_file():
+            assert exp.data(f.name) is not None, f"{name}/{f.name} is empty"
 
 
 def test_the_package_top_level_holds_only_foundations():

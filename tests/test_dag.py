@@ -5,8 +5,8 @@ from pathlib import Path
 
 import yaml
 
-from dlps.experiments import NAMES, part
-from dlps.experiments.contract import get
+from dlps.experiments import NAMES
+from dlps.experiments import load as load_experiment
 from dlps.params import load
 from dlps.tools import dag
 
@@ -29,17 +29,17 @@ def test_no_train_stage_records_a_judging_key_or_the_variant_list():
     params = load(ROOT / "params.yaml")
     stages = dag.dag(params)["stages"]
     for name in NAMES:
-        spec = part(name, "spec")
+        spec = load_experiment(name).spec
         keys = set(stages[f"train_{name}"]["params"])
-        assert not keys & {f"{name}.{k}" for k in spec.JUDGE_KEYS}, name
-        if spec.VARIANTS_KEY and not get(spec, "ONE_TRAIN_STAGE"):
-            assert f"{name}.{spec.VARIANTS_KEY}" not in keys, name
+        assert not keys & {f"{name}.{k}" for k in spec.judge_keys}, name
+        if spec.variants_key and not spec.one_train_stage:
+            assert f"{name}.{spec.variants_key}" not in keys, name
     lock = yaml.safe_load((ROOT / "dvc.lock").read_text())["stages"]
     for stage, entry in lock.items():
         if stage.startswith("train_"):
             name = stage.split("@")[0][len("train_"):]
             recorded = set(entry.get("params", {}).get("params.yaml", {}))
-            assert not recorded & {f"{name}.{k}" for k in part(name, "spec").JUDGE_KEYS}, stage
+            assert not recorded & {f"{name}.{k}" for k in load_experiment(name).spec.judge_keys}, stage
 
 
 def test_lock_has_no_stale_entries():
@@ -57,3 +57,14 @@ def test_lock_has_no_stale_entries():
         defined |= {f"{stage}@{v}" for v in values}
     lock = yaml.safe_load((ROOT / "dvc.lock").read_text())["stages"]
     assert set(lock) <= defined, f"stale dvc.lock entries: {sorted(set(lock) - defined)}"
+
+
+def test_the_docs_name_the_files_every_train_stage_depends_on():
+    """docs/adding-an-experiment.md tells a contributor which edits retrain the whole study; it must stay true."""
+    import re
+
+    stages = dag.dag(load(ROOT / "params.yaml"))["stages"]
+    common = set.intersection(*(set(s["deps"]) for k, s in stages.items() if k.startswith("train_")))
+    section = (ROOT / "docs/adding-an-experiment.md").read_text().split("## What an edit re-runs")[1].split("##")[0]
+    named = set(re.findall(r"`([\w/]+\.py)`", section.split("retrains the whole study:")[1].split("(")[0]))
+    assert named == common

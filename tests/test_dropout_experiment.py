@@ -8,6 +8,9 @@ import yaml
 from dlps.experiments.dropout import figures, judge, spec, train
 from dlps.jobs.evaluate import aggregate, check_findings, findings_of
 from dlps.schema import ParamError
+from dlps.experiments import load
+
+EXP = load("dropout")
 
 CFG = {"seeds": [0, 1], "workers": 1, "threads": 0, "p": [0.0, 0.2, 0.5], "n_train": 60, "n_val": 40, "hidden": [32, 32], "epochs": 4,
        "batch_size": 16, "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "precision": "fp32", "alpha": 0.05,
@@ -77,8 +80,8 @@ def fake_runs(acc: dict, val: dict, gap: dict | None = None, noise=0.001, n=6):
 
 
 def judged(cfg, runs):
-    m = aggregate(spec, judge, cfg, runs)
-    found = {f["id"]: f for f in findings_of("dropout", judge, cfg, m, runs)}
+    m = aggregate(EXP, cfg, runs)
+    found = {f["id"]: f for f in findings_of(EXP, cfg, m, runs)}
     check_findings("dropout", list(found.values()))
     return m, found
 
@@ -144,7 +147,7 @@ def test_plot_writes_both_figures(ctx, tmp_path):
     cfg = CFG | {"p": [0.0, 0.5]}
     results = {v: train.train(cfg, v, [0, 1], ctx) for v in spec.variants(cfg)}
     runs = {v: r["runs"] for v, r in results.items()}
-    m = aggregate(spec, judge, cfg, runs)
+    m = aggregate(EXP, cfg, runs)
     out = tmp_path / "figs"
     out.mkdir()
     files = figures.plot(cfg, m, runs, {v: r["history"] for v, r in results.items()}, out)

@@ -10,6 +10,9 @@ from dlps.data import images
 from dlps.experiments.early_stopping import figures, judge, spec, train
 from dlps.jobs.evaluate import aggregate, check_findings, findings_of
 from dlps.schema import ParamError
+from dlps.experiments import load
+
+EXP = load("early_stopping")
 
 CFG = {"seeds": [0, 1], "workers": 1, "threads": 0, "patience": [1, 2, 3], "default_patience": 2, "min_delta": 0.0, "max_epochs": 12, "n_train": 60,
        "n_val": 40, "hidden": [64, 64], "batch_size": 16, "optimizer": "adam", "lr": 0.01, "momentum": 0.9,
@@ -123,8 +126,8 @@ FULL = CFG | {"seeds": list(range(5)), "patience": [2, 5, 10], "default_patience
 
 
 def judged(rows, cfg=FULL):
-    m = aggregate(spec, judge, cfg, {"all": rows})
-    found = {f["id"]: f for f in findings_of("early_stopping", judge, cfg, m, {"all": rows})}
+    m = aggregate(EXP, cfg, {"all": rows})
+    found = {f["id"]: f for f in findings_of(EXP, cfg, m, {"all": rows})}
     check_findings("early_stopping", list(found.values()))
     return m, found
 
@@ -169,7 +172,7 @@ def test_a_clear_drop_is_refuted_and_little_saving_is_refuted():
 
 def test_plot_writes_both_figures(ctx, tmp_path):
     result = train.train(CFG, "all", [0, 1], ctx)
-    m = aggregate(spec, judge, CFG, {"all": result["runs"]})
+    m = aggregate(EXP, CFG, {"all": result["runs"]})
     out = tmp_path / "figs"
     out.mkdir()
     files = figures.plot(CFG, m, {"all": result["runs"]}, {"all": result["history"]}, out)

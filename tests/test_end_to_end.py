@@ -13,7 +13,7 @@ import pytest
 import yaml
 from tinydata import make_mirror
 
-from dlps.experiments import NAMES, read_folder_yaml
+from dlps.experiments import NAMES, load
 
 pytestmark = pytest.mark.slow
 
@@ -24,7 +24,7 @@ SOURCES = ["dlps", "stages", "params.yaml", "dvc.yaml", "pyproject.toml", "docs/
            "metrics/bench/roofline.json", "metrics/pilot/findings.json"]
 
 # each experiment folder's tiny.yaml: params overrides that make its stages run in seconds
-TINY = {name: read_folder_yaml(name, "tiny.yaml", {}) for name in NAMES}
+TINY = {name: load(name).data("tiny.yaml", {}) for name in NAMES}
 
 
 def run(cmd: list[str], cwd: Path, env: dict) -> subprocess.CompletedProcess:

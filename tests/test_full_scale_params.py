@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dlps.experiments import NAMES, part
+from dlps.experiments import NAMES
+from dlps.experiments import load as load_experiment
 from dlps.params import load, read_params
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,5 +47,5 @@ def test_full_scale_params_use_the_full_training_sets():
     assert full["early_stopping"]["max_epochs"] > default["early_stopping"]["max_epochs"]
     # The same variants, so the DVC stages (a matrix over them) and the report's comparisons are the same.
     for name in NAMES:
-        spec = part(name, "spec")
+        spec = load_experiment(name).spec
         assert spec.variants(full[name]) == spec.variants(default[name]), name

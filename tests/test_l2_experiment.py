@@ -9,6 +9,9 @@ from dvc.utils.serialize._yaml import loads_yaml
 from dlps.experiments.l2 import figures, judge, spec, train
 from dlps.jobs.evaluate import aggregate, check_findings, findings_of
 from dlps.schema import ParamError
+from dlps.experiments import load
+
+EXP = load("l2")
 
 CFG = {"seeds": [0, 1], "workers": 1, "threads": 0, "lam": [0, 1.0e-4, 1.0e-3, 1.0e-2, 1.0e-1], "claim_lam": 1.0e-3, "n_train": 60,
        "n_val": 40, "channels": [4, 8], "hidden": 16, "epochs": 3, "batch_size": 16, "optimizer": "sgd", "lr": 0.05,
@@ -82,8 +85,8 @@ def fake_runs(val, test, train_acc, norm, noise=0.002):
 
 
 def judged(runs, cfg=CFG):
-    m = aggregate(spec, judge, cfg, runs)
-    found = {f["id"]: f for f in findings_of("l2", judge, cfg, m, runs)}
+    m = aggregate(EXP, cfg, runs)
+    found = {f["id"]: f for f in findings_of(EXP, cfg, m, runs)}
     check_findings("l2", list(found.values()))
     return m, found
 
@@ -134,7 +137,7 @@ def test_plot_writes_all_figures(ctx, tmp_path):
     cfg = CFG | {"lam": [0, 1.0e-3, 1.0e-1], "epochs": 2}
     results = {v: train.train(cfg, v, [0, 1], ctx) for v in spec.variants(cfg)}
     runs = {v: r["runs"] for v, r in results.items()}
-    m = aggregate(spec, judge, cfg, runs)
+    m = aggregate(EXP, cfg, runs)
     out = tmp_path / "figs"
     out.mkdir()
     files = figures.plot(cfg, m, runs, {v: r["history"] for v, r in results.items()}, out)

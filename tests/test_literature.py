@@ -10,12 +10,12 @@ import pytest
 import yaml
 from report_fixture import NAMES, ROOT
 
-from dlps.experiments import folder_file, read_folder_yaml
+from dlps.experiments import load
 from dlps.report.literature import KINDS, VERDICTS, check, fill, judge, summary
 
 
 def _refs() -> list[dict]:
-    return [{"experiment": n, **r} for n in NAMES for r in read_folder_yaml(n, "literature.yaml", [])]
+    return [{"experiment": n, **r} for n in NAMES for r in load(n).data("literature.yaml", [])]
 
 
 def _committed() -> tuple[dict, dict] | None:
@@ -30,7 +30,7 @@ def test_every_row_has_a_kind_its_source_and_the_place_in_it():
     refs = _refs()
     assert len(refs) >= 9 and {r["kind"] for r in refs} == set(KINDS)
     for r in refs:
-        raw = yaml.safe_load(folder_file(r["experiment"], "literature.yaml").read_text())
+        raw = yaml.safe_load((load(r["experiment"]).folder / "literature.yaml").read_text())
         assert all("experiment" not in row for row in raw), "the folder names the experiment"
         assert r["kind"] in KINDS and r["quantity"] and r["source"] and r["where"] and r["figure"], r
         assert r.get("path") or r.get("finding"), r

@@ -10,10 +10,13 @@ import pytest
 
 from dlps.errors import UserError
 from dlps.experiments.numpy_rnn import figures, judge, spec, train
+from dlps.experiments import load
 from dlps.jobs.evaluate import aggregate, check_findings, findings_of
 from dlps.jobs.train import Context
 from dlps.models import ngram
 from dlps.schema import ParamError
+
+EXP = load("numpy_rnn")
 
 # A short verse repeated: a bigram cannot tell which line comes next, a small RNN learns the whole cycle.
 TEXT = ("First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\n"
@@ -55,8 +58,8 @@ def trained(ctx):
 
 def judged(cfg, rows):
     runs = {V: rows}
-    m = aggregate(spec, judge, cfg, runs)
-    found = findings_of(spec.NAME, judge, cfg, m, runs)
+    m = aggregate(EXP, cfg, runs)
+    found = findings_of(EXP, cfg, m, runs)
     check_findings(spec.NAME, found)
     return m, {f["id"]: f for f in found}
 
@@ -199,7 +202,7 @@ def test_a_baseline_that_varies_by_seed_is_an_error():
 
 def test_figures(tmp_path, trained):
     runs = {V: trained["runs"]}
-    m = aggregate(spec, judge, CFG, runs)
+    m = aggregate(EXP, CFG, runs)
     files = figures.plot(CFG, m, runs, {V: trained["history"]}, tmp_path)
     assert [f["file"] for f in files] == ["loss_curves.png", "bits_per_char.png", "torch_agreement.png", "samples.png"]
     for f in files:

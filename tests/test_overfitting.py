@@ -4,6 +4,9 @@ import numpy as np
 
 from dlps.experiments.overfitting import judge, spec, train
 from dlps.jobs.evaluate import aggregate, check_findings, findings_of
+from dlps.experiments import load
+
+EXP = load("overfitting")
 
 CFG = {"seeds": list(range(12)), "degrees": [1, 3, 15], "n_train": 30, "n_test": 500, "noise_std": 0.3,
        "alpha": 0.01}
@@ -25,7 +28,7 @@ def test_fit_recovers_an_exact_polynomial():
 
 def judged(cfg):
     runs = {v: train.train(cfg, v, cfg["seeds"], None)["runs"] for v in spec.variants(cfg)}
-    findings = findings_of("overfitting", judge, cfg, aggregate(spec, judge, cfg, runs), runs)
+    findings = findings_of(EXP, cfg, aggregate(EXP, cfg, runs), runs)
     check_findings("overfitting", findings)
     return findings
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from report_fixture import NAMES, ROOT, make_project
 
-from dlps.experiments import read_folder_yaml
+from dlps.experiments import load
 from dlps.report.build import README_END, README_START, update_readme
 from dlps.report.doc import Doc, is_number
 from dlps.report.data import (Data, bottom_line, deviations, experiment_verdict, headline, p_text, power_rows,
@@ -101,7 +101,7 @@ def test_build_writes_every_output_from_the_contract(built):
 
 
 def test_writeups_cover_every_experiment_with_one_sentence_questions_and_real_try_keys():
-    writeups = {name: read_folder_yaml(name, "writeup.yaml") for name in NAMES}
+    writeups = {name: load(name).data("writeup.yaml") for name in NAMES}
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     assert all(writeups.values()), "every experiment folder has its writeup.yaml"
     for name, w in writeups.items():

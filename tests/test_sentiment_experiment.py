@@ -16,9 +16,12 @@ from dlps.data.imdb import load_imdb
 from dlps.errors import UserError
 from dlps.experiments.sentiment import figures, judge, spec
 from dlps.experiments.sentiment import train as exp
+from dlps.experiments import load
 from dlps.jobs.evaluate import aggregate, check_findings, findings_of
 from dlps.jobs.train import Context
 from dlps.schema import ParamError
+
+EXP = load("sentiment")
 
 CFG = {"seeds": [0, 1], "models": ["tfidf", "tfidf_trunc", "lstm", "bilstm", "gru"], "n_val": 10, "vocab_size": 100,
        "max_len": 20, "truncate": "tail", "embed_dim": 8, "hidden": 8, "dropout": 0.2, "max_epochs": 2, "patience": 1,
@@ -171,8 +174,8 @@ def accurate(acc: float, n: int = 25_000, seed: int = 0) -> np.ndarray:
 
 
 def judged(cfg: dict, runs: dict) -> dict[str, dict]:
-    m = aggregate(spec, judge, cfg, runs)
-    fs = findings_of("sentiment", judge, cfg, m, runs)
+    m = aggregate(EXP, cfg, runs)
+    fs = findings_of(EXP, cfg, m, runs)
     check_findings("sentiment", fs)
     json.dumps(fs)
     return {f["id"]: f for f in fs}
@@ -229,7 +232,7 @@ def test_best_recurrent_vs_tfidf_by_exact_mcnemar_on_the_same_tokens(gain, loss,
     whole = flipped(base, 600, 0, seed=4)  # TF-IDF on whole reviews: better than on the truncated text
     runs = {"tfidf": [row(0, whole, 0.9)], "tfidf_trunc": [row(0, base, 0.88)],
             "gru": [row(0, flipped(base, gain, loss), 0.89)], "lstm": [row(0, accurate(0.7, seed=3), 0.6)]}
-    m = aggregate(spec, judge, cfg, runs)
+    m = aggregate(EXP, cfg, runs)
     assert m["derived"]["best_neural"] == "gru"  # chosen on validation accuracy, not on test
     assert m["comparisons"]["mcnemar_gru_vs_tfidf_trunc"]["per_seed"][0] | {"p_value": 0} == {
         "seed": 0, "b": gain, "c": loss, "p_value": 0}
@@ -410,8 +413,8 @@ def test_tiny_run_trains_every_model_and_plots(tmp_path):
     again = exp.train(train_cfg, "bilstm", CFG["seeds"], ctx_for(data))["runs"]
     strip = lambda rows: [{k: v for k, v in r.items() if not k.startswith("train_")} for r in rows]  # noqa: E731
     assert strip(again) == strip(runs["bilstm"])  # deterministic apart from the timings
-    m = aggregate(spec, judge, CFG, runs)
-    fs = findings_of("sentiment", judge, CFG, m, runs)
+    m = aggregate(EXP, CFG, runs)
+    fs = findings_of(EXP, CFG, m, runs)
     check_findings("sentiment", fs)
     assert [f["id"] for f in fs] == ["old_claim", "tfidf_bar", "best_recurrent_vs_tfidf", "best_recurrent_vs_tfidf_whole",
                                      "tfidf_C_interior", "stopped_by_patience"]

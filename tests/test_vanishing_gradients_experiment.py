@@ -14,6 +14,9 @@ from dlps.jobs.evaluate import aggregate, check_findings, findings_of
 from dlps.models.cells import RNNCell
 from dlps.runtime import Runtime
 from dlps.schema import ParamError
+from dlps.experiments import load
+
+EXP = load("vanishing_gradients")
 
 CPU = SimpleNamespace(runtime=lambda *a, **k: Runtime("cpu"))
 TINY = {"seeds": [0, 1], "workers": 1, "lengths": [10, 30], "rhos": [0.5, 1.0, 1.5], "hidden": 8, "batch": 16,
@@ -95,7 +98,7 @@ def test_check_rejects_inconsistent_params():
 def metrics_for(cfg, seeds=(0, 1)):
     runs = {v: exp.train(cfg, v, list(seeds), CPU) for v in spec.variants(cfg)}
     rows = {v: r["runs"] for v, r in runs.items()}
-    return aggregate(spec, judge, cfg, rows), rows, {v: r["history"] for v, r in runs.items()}
+    return aggregate(EXP, cfg, rows), rows, {v: r["history"] for v, r in runs.items()}
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +131,7 @@ def test_matched_training_reaches_the_target_at_the_short_length():
 
 def test_findings_follow_the_metrics(untrained):
     m, rows, _ = untrained
-    found = {f["id"]: f for f in findings_of("vanishing_gradients", judge, TINY, m, rows)}
+    found = {f["id"]: f for f in findings_of(EXP, TINY, m, rows)}
     check_findings("vanishing_gradients", list(found.values()))
     assert [k for k, f in found.items() if f["primary"]] == ["old_claim", "matched_lstm_vs_rnn"]
     assert found["vanishing"]["verdict"] == "shown"  # 0.5^30 < 1e-9, far below the 1e-4 bar in both seeds
@@ -140,7 +143,7 @@ def test_findings_follow_the_metrics(untrained):
 def test_findings_say_not_measured_without_small_or_large_rho(untrained):
     m, rows, _ = untrained
     cfg = TINY | {"rhos": [1.0]}
-    found = {f["id"]: f for f in findings_of("vanishing_gradients", judge, cfg, m, rows)}
+    found = {f["id"]: f for f in findings_of(EXP, cfg, m, rows)}
     for fid in ("vanishing", "saturation"):
         assert found[fid]["verdict"] == "inconclusive" and "not measured" in found[fid]["text"]
 

@@ -11,7 +11,7 @@ from dlps.verdicts import VERDICTS, holm
 HEADLINE_KEYS = ("verdict", "effect", "ci95_low", "ci95_high", "p_value", "p_adjusted")
 
 
-def aggregate(spec, judge, cfg: dict, runs: dict[str, list[dict]]) -> dict:
+def aggregate(exp, cfg: dict, runs: dict[str, list[dict]]) -> dict:
     """Summaries over seeds per variant and metric, plus the experiment's comparisons (no files touched)."""
 
     def paired(a: str, b: str, metric: str, test: str = "t", alternative: str = "two-sided") -> dict:
@@ -19,8 +19,8 @@ def aggregate(spec, judge, cfg: dict, runs: dict[str, list[dict]]) -> dict:
                                    test=test, alternative=alternative)
         return {"a": a, "b": b, "metric": metric, **result}
 
-    summary = {v: {m: stats.summarize([r[m] for r in rows]) for m in spec.METRICS} for v, rows in runs.items()}
-    analysis = judge.analyze(cfg, runs, paired)
+    summary = {v: {m: stats.summarize([r[m] for r in rows]) for m in exp.spec.metrics} for v, rows in runs.items()}
+    analysis = exp.judge.analyze(cfg, runs, paired)
     return {"seeds": [r["seed"] for r in next(iter(runs.values()))], "variants": summary,
             "comparisons": analysis["comparisons"], "derived": analysis["derived"]}
 
@@ -45,22 +45,21 @@ def headline(findings: list[dict]) -> dict:
     return {f["id"]: {k: f[k] for k in HEADLINE_KEYS} for f in findings if f["primary"]}
 
 
-def findings_of(name: str, judge, cfg: dict, metrics: dict, runs: dict) -> list[dict]:
+def findings_of(exp, cfg: dict, metrics: dict, runs: dict) -> list[dict]:
     """The experiment's findings, Holm-adjusted over its primaries and checked against the framework's invariants."""
-    found = holm(judge.findings(cfg, metrics, runs), name)
-    check_findings(name, found)
+    found = holm(exp.judge.findings(cfg, metrics, runs), exp.name)
+    check_findings(exp.name, found)
     return found
 
 
 def evaluate(params: dict, name: str) -> dict:
     """Aggregate exactly the runs params list and judge them; writes metrics/<name>.json and its headline."""
-    from dlps.experiments import part
+    from dlps.experiments import load
 
-    spec, judge = part(name, "spec"), part(name, "judge")
-    cfg = params[name]
+    exp, cfg = load(name), params[name]
     runs = load_runs(params, name)
-    metrics = {"experiment": name, **aggregate(spec, judge, cfg, runs)}
-    metrics["findings"] = findings_of(name, judge, cfg, metrics, runs)
+    metrics = {"experiment": name, **aggregate(exp, cfg, runs)}
+    metrics["findings"] = findings_of(exp, cfg, metrics, runs)
     write_json(metrics_file(name), metrics)
     write_json(headline_file(name), headline(metrics["findings"]))
     return metrics

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dlps.experiments.contract import get
+from dlps.experiments import load
 from dlps.io import atomic_dir, read_csv, read_json, write_json
 from dlps.jobs.runs import load_runs
 from dlps.paths import figures_dir, history_file, metrics_file
@@ -10,13 +10,9 @@ from dlps.paths import figures_dir, history_file, metrics_file
 
 def plot(params: dict, name: str) -> list[dict]:
     """Render the experiment's figures; records them in figures.json (the folder is replaced whole)."""
-    from dlps.experiments import part
-
-    cfg, spec = params[name], part(name, "spec")
-    histories = ({v: read_csv(history_file(name, v)) for v in spec.variants(cfg)} if get(spec, "CURVES")
-                 else {v: [] for v in spec.variants(cfg)})
+    exp, cfg = load(name), params[name]
+    histories = ({v: read_csv(history_file(name, v)) if exp.spec.curves else [] for v in exp.spec.variants(cfg)})
     with atomic_dir(figures_dir(name)) as out_dir:
-        figures = part(name, "figures").plot(cfg, read_json(metrics_file(name)), load_runs(params, name), histories,
-                                             out_dir)
+        figures = exp.figures.plot(cfg, read_json(metrics_file(name)), load_runs(params, name), histories, out_dir)
         write_json(out_dir / "figures.json", figures)
     return figures

@@ -10,11 +10,11 @@ from dlps.paths import run_file, run_timing_file
 def load_runs(params: dict, name: str) -> dict[str, list[dict]]:
     """The per-seed rows of exactly the variants and seeds params lists, with their wall-clock values merged back
     in; a missing or stale file names the fix."""
-    from dlps.experiments import part
+    from dlps.experiments import load
 
     seeds = params[name]["seeds"]
     runs = {}
-    for variant in part(name, "spec").variants(params[name]):
+    for variant in load(name).spec.variants(params[name]):
         held = []
         for path in (run_file(name, variant), run_timing_file(name, variant)):
             if not path.is_file():

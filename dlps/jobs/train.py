@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dlps import progress
-from dlps.experiments.contract import get
 from dlps.io import write_csv, write_json
 from dlps.jobs.records import for_stage
 from dlps.paths import PREPARED, history_file, run_file, run_timing_file
@@ -37,11 +36,6 @@ class Context:
         return self.runtime().device
 
 
-def is_timing(spec, key: str) -> bool:
-    """Whether a per-seed key is wall-clock: a name in spec.TIMINGS, or one with a suffix (`_lag100`, `_p5`)."""
-    return any(key == t or key.startswith(t + "_") for t in get(spec, "TIMINGS"))
-
-
 def workers_for(cfg: dict, device: str = "cpu") -> int:
     """Processes that train jobs at once: the section's `workers`, else 1. workers 0 means one per core on the CPU
     and one on an accelerator (`device` from params.yaml; `auto` resolved here): processes would only share it."""
@@ -55,46 +49,16 @@ def workers_for(cfg: dict, device: str = "cpu") -> int:
     return (os.cpu_count() or 1) if pick_device(device) == "cpu" else 1
 
 
-def _train_job(name: str, variant: str, seed: int, ctx: Context, job: tuple[int, int] | None = None) -> dict:
-    """One seed of one variant, job i of n (run in a worker process when the experiment has `workers`)."""
-    from dlps.experiments import part
+def _train_job(name: str, variants: list[str], seeds: list[int], ctx: Context, job: tuple[int, int]) -> dict:
+    """Job i of n: some variants over some seeds (one of each unless the experiment batches them), in this process or
+    a worker."""
+    from dlps.experiments import load
 
-    with progress.task(f"{name} {variant} seed {seed}", total=1, unit="seed", job=job) as bar:
-        result = part(name, "train").train(ctx.params[name], variant, [seed], ctx)
-        bar.update(1)
-    return result
-
-
-def _train_variant(trainer, name: str, cfg: dict, variant: str, ctx: Context, job: tuple[int, int]) -> dict:
-    """Every seed of one variant in this process, job i of n."""
-    with progress.task(f"{name} {variant}", total=len(cfg["seeds"]), unit="seed", job=job) as bar:
-        result = trainer.train(cfg, variant, cfg["seeds"], ctx)
-        bar.update(len(cfg["seeds"]))
-    return result
-
-
-def _train_group(name: str, variants: list[str], seeds: list[int], ctx: Context, job: tuple[int, int]) -> dict:
-    """Some variants over some seeds as one job (an experiment that batches them defines groups/train_group)."""
-    from dlps.experiments import part
-
-    label = f"{name} {'+'.join(variants)} seeds {','.join(map(str, seeds))}"
+    label = f"{name} {'+'.join(variants)} seed{'s' * (len(seeds) > 1)} {','.join(map(str, seeds))}"
     with progress.task(label, total=len(variants) * len(seeds), unit="run", job=job) as bar:
-        result = part(name, "train").train_group(ctx.params[name], variants, seeds, ctx)
+        result = load(name).train.run(ctx.params[name], variants, seeds, ctx)
         bar.update(len(variants) * len(seeds))
     return result
-
-
-def _grouped(trainer, name: str, cfg: dict, variants: list[str], ctx: Context, workers: int, records=None) -> dict:
-    """Every variant's results from the experiment's own job split, seeds in the order of its groups."""
-    groups = trainer.groups(cfg, variants)
-    jobs = [(name, vs, ss, ctx, (i, len(groups))) for i, (vs, ss) in enumerate(groups, 1)]
-    ids = [{"variants": list(vs), "seeds": list(ss)} for vs, ss in groups]
-    results = {v: {"runs": [], "history": []} for v in variants}
-    for part_result in run_jobs(_train_group, jobs, workers, records, ids):
-        for v, r in part_result.items():
-            results[v]["runs"] += r["runs"]
-            results[v]["history"] += r["history"]
-    return results
 
 
 def run_jobs(fn, jobs: list[tuple], workers: int, records=None, ids: list[dict] | None = None,
@@ -162,44 +126,34 @@ def _reuse(records, job_id: dict, results: list, i: int) -> bool:
 
 def train(params: dict, name: str, variant: str | None = None) -> None:
     """Run every seed of one variant (or of every variant, when none is named); write each variant's per-seed
-    metrics, the wall-clock part of them, and (if any) per-epoch history. Seeds are independent jobs (or, for an
-    experiment with groups(), its own fixed split into batched jobs), so running them in parallel workers gives the
+    metrics, the wall-clock part of them, and (if any) per-epoch history. The jobs are independent (one per
+    (variant, seed), or the experiment's own split into batched jobs), so running them in parallel workers gives the
     same bytes as running them in turn."""
-    from dlps.experiments import has_part, part
+    from dlps.experiments import load
 
-    spec, trainer = part(name, "spec"), part(name, "train")
-    cfg = params[name]
-    if variant is not None and variant not in spec.variants(cfg):
-        raise ParamError(f"{name} variant: got {variant!r}; allowed: one of {', '.join(spec.variants(cfg))} "
-                         "(from params.yaml)")
-    variants = [variant] if variant is not None else spec.variants(cfg)
-    seeds = cfg["seeds"]
+    exp, cfg = load(name), params[name]
+    variants = exp.spec.variants(cfg)
+    if variant is not None and variant not in variants:
+        raise ParamError(f"{name} variant: got {variant!r}; allowed: one of {', '.join(variants)} (from params.yaml)")
+    variants = [variant] if variant is not None else variants
     ctx = Context(params, threads=cfg.get("threads", 0))
-    workers = workers_for(cfg, params["device"])
-    records = for_stage(params, name, variant, spec.TORCH)
-    if get(trainer, "groups") is not None:  # the experiment batches several models per job and says how to split them
-        results = _grouped(trainer, name, cfg, variants, ctx, workers, records)
-    elif workers == 1:  # one call per variant: the experiment may share set-up across its seeds
-        jobs = [(trainer, name, cfg, v, ctx, (i, len(variants))) for i, v in enumerate(variants, 1)]
-        ids = [{"variants": [v], "seeds": list(seeds)} for v in variants]
-        results = dict(zip(variants, run_jobs(_train_variant, jobs, 1, records, ids)))
-    else:
-        pairs = [(v, s) for v in variants for s in seeds]
-        jobs = [(name, v, s, ctx, (i, len(pairs))) for i, (v, s) in enumerate(pairs, 1)]
-        ids = [{"variants": [v], "seeds": [s]} for v, s in pairs]
-        cost = get(part(name, "cost"), "job_cost") if has_part(name, "cost") else None
-        done = iter(run_jobs(_train_job, jobs, workers, records, ids, cost and [cost(cfg, v) for v, _ in pairs]))
-        results = {}
-        for v in variants:
-            parts = [next(done) for _ in seeds]
-            results[v] = {"runs": [r for p in parts for r in p["runs"]],
-                          "history": [h for p in parts for h in p["history"]]}
+    split = exp.train.jobs(cfg, variants)
+    jobs = [(name, vs, ss, ctx, (i, len(split))) for i, (vs, ss) in enumerate(split, 1)]
+    ids = [{"variants": vs, "seeds": ss} for vs, ss in split]
+    job_cost = exp.cost.job_cost if exp.cost is not None else None
+    costs = [sum(job_cost(cfg, v) for v in vs) * len(ss) for vs, ss in split] if job_cost else None
+    records = for_stage(params, name, variant, exp.spec.torch)
+    results = {v: {"runs": [], "history": []} for v in variants}
+    for result in run_jobs(_train_job, jobs, workers_for(cfg, params["device"]), records, ids, costs):
+        for v, r in result.items():
+            results[v]["runs"] += r["runs"]
+            results[v]["history"] += r["history"]
     for v, result in results.items():
-        runs = [{k: x for k, x in row.items() if not is_timing(spec, k)} for row in result["runs"]]
-        timings = [{k: x for k, x in row.items() if k == "seed" or is_timing(spec, k)} for row in result["runs"]]
+        runs = [{k: x for k, x in row.items() if not exp.is_timing(k)} for row in result["runs"]]
+        timings = [{k: x for k, x in row.items() if k == "seed" or exp.is_timing(k)} for row in result["runs"]]
         write_json(run_file(name, v), {"experiment": name, "variant": v, "runs": runs})
         write_json(run_timing_file(name, v), {"experiment": name, "variant": v, "runs": timings})
-        if get(spec, "CURVES"):
+        if exp.spec.curves:
             write_csv(history_file(name, v), result["history"])
         else:  # no file at all: an empty CSV declared as a DVC output draws a warning on every run
             assert not result["history"], f"{name} writes history rows but its spec says CURVES = False"

@@ -69,11 +69,10 @@ def _cell(s: dict) -> str:
 
 
 def _table_metrics(name: str, m: dict) -> list[str]:
-    from dlps.experiments import part
+    from dlps.experiments import load
 
     try:
-        spec = part(name, "spec")
-        shown = list(getattr(spec, "TABLE_METRICS", spec.METRICS))
+        shown = list(load(name).spec.table_metrics)
     except Exception:  # noqa: BLE001 -- a spec that cannot be imported still leaves the metrics to show
         shown = list(next(iter(m["variants"].values()), {}))
     first = next(iter(m["variants"].values()), {})

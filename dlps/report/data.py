@@ -71,11 +71,11 @@ class Data:
 def load(params: dict) -> Data:
     """Everything from files: metrics/<exp>.json, plots/<exp>/figures.json, metrics/claims.json, each
     experiment's writeup.yaml, docs/protocol.md with docs/deviations.md, and metrics/pilot/findings.json."""
-    from dlps.experiments import NAMES, read_folder_yaml
+    from dlps.experiments import NAMES, load
     from dlps.paths import claims_file, figures_dir, metrics_file
 
     names = list(NAMES)
-    writeups = {n: read_folder_yaml(n, "writeup.yaml", {}) for n in names}
+    writeups = {n: load(n).data("writeup.yaml", {}) for n in names}
     figures = {}
     for name in names:
         listing = figures_dir(name) / "figures.json"

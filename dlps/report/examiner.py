@@ -101,14 +101,14 @@ def _pilot(data: Data) -> str:
 
 
 def _datasets(data: Data) -> list[str]:
-    from dlps.experiments import part
+    from dlps.experiments import load
 
     out = []
     for path in sorted(DATASETS.glob("*.json")) if DATASETS.is_dir() else []:
         d = read_json(path)
         if d.get("canonical", True):
             continue
-        users = [n for n in data.names if path.stem in getattr(part(n, "spec"), "DATASETS", ())]
+        users = [n for n in data.names if path.stem in load(n).spec.datasets]
         out.append(f"*What does the copy of {path.stem} change?* {path} says it is not the canonical data: "
                    f"{flat(d.get('description', ''))}. Used by {', '.join(users) or 'no experiment'}: every "
                    "comparison inside the study is paired on the same data, so it is a comparison on this copy; "

@@ -34,9 +34,9 @@ LEVEL = 0.95  # the level of our intervals that belong to no test (summaries ove
 
 def references(names) -> list[dict]:
     """Every experiment's literature rows, each tagged with its experiment (the folder names it)."""
-    from dlps.experiments import read_folder_yaml
+    from dlps.experiments import load
 
-    return [{"experiment": name, **row} for name in names for row in read_folder_yaml(name, "literature.yaml", [])]
+    return [{"experiment": name, **row} for name in names for row in load(name).data("literature.yaml", [])]
 
 
 def lookup(tree, path: str):

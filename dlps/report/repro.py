@@ -29,13 +29,13 @@ def stage_times(params: dict) -> list[dict]:
     """The timing record (stage, started, wall_s, peak_rss_mib) of every study stage (train, evaluate, plots) of
     the DAG that params define, in DAG order; stages without a record are skipped. The data stages are not the
     study's cost: they copy or download and decode, and a fresh clone re-runs them."""
-    from dlps.experiments import NAMES, train_stages
+    from dlps.experiments import NAMES, load
     from dlps.paths import timing_file
 
     names = []
     for name in NAMES:
         try:
-            names += train_stages(params, name)
+            names += load(name).train_stages(params)
         except Exception:  # noqa: BLE001 -- a spec that cannot be read costs its train rows, not the report
             pass
         names += [f"evaluate_{name}", f"plots_{name}"]

@@ -268,21 +268,20 @@ MODELS = {"mlp": mlp, "cnn": cnn, "recurrent_regressor": recurrent_regressor, "r
 
 def costs() -> list:
     """(name, cost module) of every experiment that has a cost.py, in report order."""
-    from dlps.experiments import NAMES, has_part, part
+    from dlps.experiments import load_all
 
-    return [(name, part(name, "cost")) for name in NAMES if has_part(name, "cost")]
+    return [(exp.name, exp.cost) for exp in load_all() if exp.cost is not None]
 
 
 def workloads(params: dict, threads: int) -> list[tuple]:
     """(name, precision, threads, model, args, jobs) for each model family, from the experiments' bench_workloads
     at their params: the thread count each experiment's jobs use (its `threads`, else the shared count), its
     precision, and how many jobs its stage runs at once (its `workers`); model names a builder in MODELS."""
-    from dlps.experiments.contract import get
     from dlps.jobs.train import workers_for
 
     rows = []
     for name, cost in costs():
-        listed = get(cost, "bench_workloads")
+        listed = cost.bench_workloads
         jobs = workers_for(params[name], params.get("device", "cpu"))
         rows += [(*row, jobs) for row in (listed(params[name], threads) if listed else [])]
     return rows
@@ -290,9 +289,7 @@ def workloads(params: dict, threads: int) -> list[tuple]:
 
 def precision_check(params: dict) -> dict | None:
     """The fp32-vs-bf16 check of the experiment whose cost.py has one (the l2 CNN), or None."""
-    from dlps.experiments.contract import get
-
-    checks = [get(cost, "precision_check") for _, cost in costs()]
+    checks = [cost.precision_check for _, cost in costs()]
     return next((check(params) for check in checks if check), None)
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 def torch_experiments() -> list[str]:
     """The experiments whose spec says TORCH, in report order."""
-    from dlps.experiments import NAMES, part
+    from dlps.experiments import load_all
 
-    return [name for name in NAMES if part(name, "spec").TORCH]
+    return [exp.name for exp in load_all() if exp.spec.torch]
 
 
 @contextlib.contextmanager
@@ -33,17 +33,17 @@ def _scratch(prepared: Path):
 
 def missing_data(name: str, prepared: Path) -> list[str]:
     """The prepared datasets an experiment needs that are not here."""
-    from dlps.experiments import part
+    from dlps.experiments import load
 
-    return [d for d in part(name, "spec").DATASETS if not (prepared / d).is_dir()]
+    return [d for d in load(name).spec.datasets if not (prepared / d).is_dir()]
 
 
 def cpu_seconds(params: dict, name: str, timing: Path) -> float | None:
     """The committed CPU run's wall time for the experiment's train stages, from metrics/timing."""
-    from dlps.experiments import train_stages
+    from dlps.experiments import load
     from dlps.io import read_json
 
-    files = [timing / f"{s.replace('@', '-')}.json" for s in train_stages(params, name)]
+    files = [timing / f"{s.replace('@', '-')}.json" for s in load(name).train_stages(params)]
     return sum(read_json(f)["wall_s"] for f in files) if all(f.is_file() for f in files) else None
 
 

@@ -98,14 +98,15 @@ def plans(rev: str) -> list[dict]:
     """One row per primary question with a p-value, from each experiment's power.py: its rule, the pilot's
     per-seed sd, the effect the power is computed at, and the seeds needed at α divided by the experiment's number
     of such primaries (its Holm family)."""
-    from dlps.experiments import NAMES, has_part, part
+    from dlps.experiments import load_all
     from dlps.params import load
 
     params, rows = load(), []
-    for name in NAMES:
-        if not has_part(name, "power"):
+    for exp in load_all():
+        if exp.power is None:
             continue
-        found = part(name, "power").plans(Pilot(rev, name))
+        name = exp.name
+        found = exp.power.plans(Pilot(rev, name))
         alpha, used = ALPHA / len(found), len(params[name]["seeds"])
         rows += [{"experiment": name, "finding": p["finding"], "rule": p["rule"], "sd": p["sd"], "at": p["at"],
                   "n": needed(p, alpha), "alpha_each": alpha, "seeds": used, "power": power_with(p, alpha, used)}

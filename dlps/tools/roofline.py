@@ -47,10 +47,10 @@ class Tree:
 
 def flop_counter(name: str):
     """The experiment's train_flops(cfg, runs) from its cost.py, or None where its work is not counted."""
-    from dlps.experiments import has_part, part
-    from dlps.experiments.contract import get
+    from dlps.experiments import load
 
-    return get(part(name, "cost"), "train_flops") if has_part(name, "cost") else None
+    cost = load(name).cost
+    return cost.train_flops if cost is not None else None
 
 
 def measure(tree: Tree, count: bool = True) -> dict:
