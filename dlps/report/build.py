@@ -21,8 +21,8 @@ PERF_START, PERF_END = "<!-- performance:start -->", "<!-- performance:end -->"
 
 
 def summary(doc: Doc, data: Data):
-    """The one-screen summary: per experiment a thumbnail, the question, its main finding's claim whole, the number
-    with its unit and meaning, the labelled p and a verdict badge."""
+    """The summary: per experiment a thumbnail that opens its key figure, its main finding's claim whole with a verdict
+    badge, the number with its unit and meaning, and the labelled p (the question opens the experiment's section)."""
     cards, md_rows = [], []
     for name in data.names:
         h = data.headline(name)
@@ -40,14 +40,11 @@ def summary(doc: Doc, data: Data):
         body = "".join(f'<div class="{k}">{badge_html(h["finding"]["verdict"]) + " " if k == "c" else ""}'
                        f"{md_inline(v)}</div>" for k, v in lines if v)
         cards.append(f'<div class="card">{img}<div><div class="t"><a href="#{name}">{html.escape(data.title(name))}'
-                     f'</a> {badge_html(data.verdict(name))}</div><div class="q">{md_inline(data.question(name))}'
-                     f"</div>{body}</div></div>")
+                     f'</a> {badge_html(data.verdict(name))}</div>{body}</div></div>')
         md_rows.append(f"| {data.title(name)} | {data.question(name)} | {md} | {badge_md(data.verdict(name))} |")
-    lead = ("Each experiment's verdict is that of its primary findings, each decided by a rule fixed before the "
-            "data were seen (docs/protocol.md). A card shows the experiment's main finding: its claim, the effect in "
-            "its unit with the interval matched to the test, what the number means, and the deciding one-sided p "
-            "with its Holm-adjusted p. A thumbnail opens its figure; the experiments follow, then the protocol, "
-            "the claims, the literature and the methods.")
+    lead = ("A card shows an experiment's main finding: its claim, the effect in its unit with the interval matched "
+            "to the test, what the number means, then the deciding one-sided p with its Holm-adjusted p; each rule was "
+            "fixed before the data were seen (docs/protocol.md). A thumbnail opens its figure.")
     doc.raw(f'<section id="summary"><h2>Summary</h2><p class="lead">{html.escape(lead)}</p>'
             f'<div class="cards">{"".join(cards)}</div></section>',
             "## Summary\n\n" + lead + "\n\n| experiment | question | main finding | verdict |\n|---|---|---|---|\n"

@@ -15,7 +15,7 @@ h1{font-size:1.5rem;margin:.3rem 0}h2{border-bottom:1px solid #ddd;padding-botto
 .bottom{font-size:1rem;font-weight:600;margin:.3rem 0 .6rem;padding:.4rem .6rem;border-left:4px solid #176317;background:#f5faf5}
 .scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;margin:.6rem 0;font-size:.9rem;max-width:100%}
-table.wide td.long{min-width:7rem}table.wide td.longer{min-width:11rem}table.wide td,table.wide th{min-width:4rem}
+table.wide td.long{min-width:7rem}table.wide td.longer{min-width:11rem}table.wide td,table.wide th{min-width:4rem}table.wide td.short{white-space:normal}
 td.url{overflow-wrap:anywhere}
 th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top;min-width:5.5rem;overflow-wrap:normal;word-break:normal;hyphens:manual}
 td.long{min-width:10rem}td.longer{min-width:18rem}td.short{white-space:nowrap}th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
@@ -26,16 +26,16 @@ details{margin:.6rem 0}summary{cursor:pointer;font-weight:600}
 .badge{display:inline-block;border:1.5px solid currentColor;border-radius:.8em;padding:0 .5em;font-weight:600;font-size:.85em;white-space:nowrap}
 .shown{color:#176317}.refuted{color:#a11}.inconclusive{color:#555}.mixed{color:#8a5a00}
 code,pre{background:#f6f6f6;padding:.1rem .3rem}pre{padding:.6rem;overflow-x:auto;white-space:pre}
-nav ul{columns:2}
+nav h2{font-size:1rem;margin:1rem 0 .2rem;border:0}nav ul{display:flex;flex-wrap:wrap;gap:.1rem 1.2rem;padding:0;margin:0;list-style:none;font-size:.85rem}
 #summary .lead{margin:.2rem 0 .5rem;font-size:.85rem;color:#444}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,21rem),1fr));gap:.5rem}
 .card{border:1px solid #ddd;border-radius:.4rem;padding:.4rem .5rem;font-size:.8rem;line-height:1.3;min-width:0;display:flow-root}
-.card .thumb{float:right;margin:0 0 .3rem .5rem}.card img{display:block;width:168px;height:112px;object-fit:contain;border:1px solid #eee;background:#fff}
+.card .thumb{float:right;margin:0 0 .3rem .5rem}.card img{display:block;width:144px;height:96px;object-fit:contain;border:1px solid #eee;background:#fff}
 .card .t{font-weight:600;font-size:.85rem}.card a{color:inherit}.card>div>div{margin-top:.15rem}
 .card .q{color:#444}.card .c{font-style:italic}.card .h{font-weight:600;font-variant-numeric:tabular-nums}
 .card .m,.card .p,.card .o{color:#444}
 .finding{margin:.5rem 0}.finding .rule{font-size:.85rem;color:#444}
-@media (max-width:600px){nav ul{columns:1}.card .thumb{float:none;margin:0 0 .3rem}.card img{width:100%;height:auto;max-height:14rem}
+@media (max-width:600px){.card .thumb{float:none;margin:0 0 .3rem}.card img{width:100%;height:auto;max-height:14rem}
 .scroll{overflow-x:visible}table,tbody,tr,td{display:block;width:100%}thead{display:none}
 tr{border:1px solid #ccc;border-radius:.3rem;margin:.4rem 0;padding:.2rem .4rem}
 td{border:0;padding:.1rem 0;min-width:0;overflow-wrap:break-word}td.long,td.longer{min-width:0}td.num{text-align:left;white-space:normal}

@@ -194,9 +194,10 @@ def section(doc, rows: list[dict]) -> None:
              "it overlaps; 'not comparable' says why (a different data size, model or budget). " + summary(rows))
     for kind, title in (("published", "Published results"), ("theory", "Theory checks (constants and bounds)")):
         doc.heading(3, title)
-        doc.table(["experiment", "quantity", "ours [interval]", "band", "verdict", "why", "source", "where", "figure"],
-                  [[r["experiment"], r["quantity"], _ours(r), r["band"], r["verdict"], r["why"], r["source"],
-                    r["where"], r["figure"]] for r in rows if r["kind"] == kind])
+        doc.table(["experiment", "quantity", "ours [interval]", "band", "verdict", "why", "source (where)", "figure"],
+                  [[r["experiment"], r["quantity"], _ours(r), r["band"], r["verdict"], r["why"],
+                    f"{r['source']} ({r['where']})" if r["where"] else r["source"], r["figure"]]
+                   for r in rows if r["kind"] == kind])
 
 
 def _ours(r: dict) -> str:
