@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections import Counter
 from pathlib import Path
 
 from dlps.io import atomic_dir, write_json
@@ -12,12 +13,11 @@ from dlps.report.data import (Data, bottom_line, effect_text, evidence_text, fla
                               setup_text)
 from dlps.report import literature
 from dlps.report.doc import SYMBOL, Doc, badge_html, badge_md, data_uri, md_inline
-from dlps.report.repro import reproducibility, run_cost, stage_times, throughput
+from dlps.report.repro import reproducibility, run_cost, stage_times
 from dlps.fmt import fmt, fmt_p
 
 REPORT_DIR = Path("report")
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
-PERF_START, PERF_END = "<!-- performance:start -->", "<!-- performance:end -->"
 
 
 def summary(doc: Doc, data: Data):
@@ -226,14 +226,14 @@ def pilot_section(doc: Doc, data: Data):
 
 
 def readme_results(data: Data, times: list[dict]) -> str:
-    """The README's results block: primary verdicts per experiment, the claims check, and what the run cost."""
+    """The README's results block: each experiment's verdict with its primary findings counted by verdict (their
+    claims are in the report), the claims check, and what the run cost."""
     cost = run_cost(times)
     doc = Doc()
     doc.para(bottom_line(data))
     doc.table(["experiment", "verdict", "primary findings"], [
-        [data.title(n), data.verdict(n),
-         "; ".join(f"{f['claim'].rstrip('.')}: {f['verdict']}" for f in data.primary(n))]
-        for n in data.names])
+        [data.title(n), data.verdict(n), ", ".join(f"{k} {v}" for v in SYMBOL for k in [Counter(
+            f["verdict"] for f in data.primary(n))[v]] if k)] for n in data.names])
     if data.claims:
         doc.table(["old claim", "verdict"], [[c["claim"], c["verdict"]] for c in data.claims])
     span = (" (the stages ran in several `dvc repro` runs)" if cost["span_s"] is None else
@@ -243,14 +243,6 @@ def readme_results(data: Data, times: list[dict]) -> str:
              f"peak memory of one stage was {cost['peak_mib'] / 1024:.1f} GiB "
              "(stages run one at a time, so that plus the operating system's share is the RAM needed). "
              "Details: report/report.md; slides: report/slides.html.")
-    return "\n".join(doc.md)
-
-
-def readme_performance() -> str:
-    """The README's performance block: the committed bench's and roofline's throughput (repro.throughput)."""
-    doc = Doc()
-    if not throughput(doc):
-        doc.para("No bench yet: run `python stages/bench.py`, then `python -m dlps.tools.roofline`.")
     return "\n".join(doc.md)
 
 
@@ -307,7 +299,6 @@ def build(params: dict, out_dir: Path = REPORT_DIR, readme: Path = Path("README.
     write_json(Path("metrics/literature.json"), {"rows": data.literature})
     doc = document(data, times)
     update_readme(readme, readme_results(data, times))
-    update_readme(readme, readme_performance(), PERF_START, PERF_END)
     with atomic_dir(out_dir) as tmp:
         (tmp / "index.html").write_text(doc.render_html("dlps report", top=3))
         (tmp / "report.md").write_text(doc.render_md(top=3))

@@ -20,7 +20,7 @@ td.url{overflow-wrap:anywhere}
 th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top;min-width:5.5rem;overflow-wrap:normal;word-break:normal;hyphens:manual}
 td.long{min-width:10rem}td.longer{min-width:18rem}td.short{white-space:nowrap}th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 figure{margin:1rem 0}figure img{max-width:100%;height:auto;border:1px solid #eee}figcaption{font-size:.85rem;color:#555}
-figure.panels img{display:block}
+figure img{max-height:90vh;width:auto}
 details{margin:.6rem 0}summary{cursor:pointer;font-weight:600}
 .effect{font-size:1rem;margin:.3rem 0}.effect .num{font-weight:600;font-variant-numeric:tabular-nums}
 .badge{display:inline-block;border:1.5px solid currentColor;border-radius:.8em;padding:0 .5em;font-weight:600;font-size:.85em;white-space:nowrap}
