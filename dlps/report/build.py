@@ -62,6 +62,7 @@ def _finding(doc: Doc, data: Data, name: str, f: dict):
     rule and its p's."""
     tag = "primary finding" if f.get("primary") else "finding"
     meaning, number = data.reading(name, f)
+    meaning = meaning[:1].upper() + meaning[1:]
     rule = f"Rule: {flat(f['rule'])}. Evidence: {evidence_text(f)}."
     doc.raw(f'<div class="finding"><div><strong>{md_inline(f["claim"])}</strong> <em>({tag} {html.escape(f["id"])})'
             f'</em></div><div class="effect">{md_inline(meaning)}: <span class="num">{html.escape(number)}</span> '
