@@ -306,3 +306,22 @@ def test_throughput_section_comes_from_the_committed_bench_and_roofline(tmp_path
     assert "| l2 | 1.2 → 2.4 | 100.0 s | 50% |" in md and "| overfitting | – → 180.0 | 1.0 s | not counted |" in md
     assert "its train stages took 100 s: 50% of the ceiling" in md and "Some CPU" in md
     assert "| CNN (l2) | 1 | 61% | 55% (2 jobs at once) |" in md and "nothing to do: 1.93 s" in md
+
+
+def test_a_log_axis_within_one_decade_gets_several_tick_labels():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from dlps.experiments.l2.figures import _log_ticks
+
+    fig, ax = plt.subplots()
+    ax.plot([1, 2], [2.5, 14])  # the weight norms' range: one default label (10) only
+    ax.set_yscale("log")
+    _log_ticks(ax.yaxis)
+    fig.canvas.draw()
+    low, high = ax.get_ylim()
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text() and low <= t.get_position()[1] <= high]
+    plt.close(fig)
+    assert len(labels) >= 3, labels
