@@ -1,8 +1,8 @@
 """Open the built report and slides in headless Chromium: the bottom line comes first, the first experiment follows
 within two screens, the summary cards show their sentences whole and their thumbnails open the figures, no
-Markdown is left unrendered, no table is wider than its column, table cells never break a word and only numbers are right-aligned, nothing overflows the viewport
-outside a scroll container at 1280 or 390 px, figures decode, the deck moves by keys, clicks, swipes and `#n`
-addresses, a multi-panel figure gets the slide's width, nothing is fetched from the network, nothing logs an error."""
+Markdown is left unrendered, no table is wider than its column, table cells never break a word and only numbers are
+right-aligned, nothing overflows the viewport outside a scroll container at 1280 or 390 px, figures decode, the
+deck moves by keys, clicks, swipes and `#n` addresses, a multi-panel figure gets the slide's width, nothing is fetched from the network, nothing logs an error."""
 
 from __future__ import annotations
 
@@ -54,10 +54,9 @@ MARKDOWN_LEFT = """() => { const w = document.createTreeWalker(document.body, No
 WIDE_TABLES = """() => [...document.querySelectorAll('table')].filter(t => {
   if (!t.getClientRects().length) return false;  // folded in a <details>
   let col = t.parentElement; while (col.classList.contains('scroll')) col = col.parentElement;
-  const st = getComputedStyle(col);
-  return t.getBoundingClientRect().width > col.clientWidth - parseFloat(st.paddingLeft) - parseFloat(st.paddingRight) + 1;
-}).map(t => `${t.querySelector('th') && t.querySelector('th').innerText}: ${Math.round(t.getBoundingClientRect().width)} px`
-).slice(0, 5)"""
+  const st = getComputedStyle(col), room = col.clientWidth - parseFloat(st.paddingLeft) - parseFloat(st.paddingRight);
+  return t.getBoundingClientRect().width > room + 1;
+}).map(t => `${t.rows[0].cells[0].innerText}: ${Math.round(t.getBoundingClientRect().width)} px`).slice(0, 5)"""
 # summary thumbnails that do not link to a figure showing the same image
 UNLINKED_THUMBS = """() => [...document.querySelectorAll('#summary img')].filter(i => {
   const a = i.closest('a[href^="#"]'), target = a && document.getElementById(a.getAttribute('href').slice(1));
