@@ -2,7 +2,8 @@
 within two screens, the summary cards show their sentences whole and their thumbnails open the figures, no
 Markdown is left unrendered, no table is wider than its column, table cells never break a word and only numbers are
 right-aligned, nothing overflows the viewport outside a scroll container at 1280 or 390 px, figures decode, the
-deck moves by keys, clicks, swipes and `#n` addresses, a multi-panel figure gets the slide's width, nothing is fetched from the network, nothing logs an error."""
+deck moves by keys, clicks, swipes and `#n` addresses, a multi-panel figure gets the slide's width, nothing is
+fetched from the network, nothing logs an error."""
 
 from __future__ import annotations
 
