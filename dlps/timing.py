@@ -75,6 +75,24 @@ def cpu_kind() -> str:
     return f"{model} ({details})" if details else model
 
 
+PACKAGES = ("dlps", "numpy", "scipy", "torch", "torchvision", "scikit-learn", "matplotlib", "pandas", "dvc", "typer",
+            "pyyaml")  # what a stage's results can depend on, recorded with its times
+
+
+def environment() -> dict:
+    """The Python, platform and package versions this stage ran with, so a report built elsewhere can name them."""
+    import platform
+    from importlib import metadata
+
+    versions = {}
+    for pkg in PACKAGES:
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
+    return {"python": platform.python_version(), "platform": platform.platform(), "packages": versions}
+
+
 def device_used() -> str:
     """The accelerator this process computed on: a CUDA device only if torch initialised CUDA (name, driver and
     CUDA version, as the report shows them), else "cpu"."""
@@ -95,4 +113,4 @@ def timed(path: Path, stage: str):
     wall = time.perf_counter() - _START
     write_json(path, {"stage": stage, "started": round(time.time() - wall, 1), "wall_s": round(wall, 3),
                       "peak_rss_mib": round(peak_rss_mib(), 1), "workers": _WORKERS,
-                      "device": device_used(), "cpu": cpu_kind()})
+                      "device": device_used(), "cpu": cpu_kind(), **environment()})

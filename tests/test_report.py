@@ -96,7 +96,8 @@ def test_build_writes_every_output_from_the_contract(built):
     lit = json.loads((root / "metrics/literature.json").read_text())
     assert lit == result and len(lit["rows"]) >= 9 and not (root / "report/literature.json").exists()
     readme = (root / "README.md").read_text()
-    assert "The main effect is positive and larger than the spread between seeds would explain in every variant: refuted" in readme and f"| {l2_claim['claim']} | does not hold |" in readme
+    assert f"| {l2_claim['claim']} | does not hold |" in readme
+    assert re.search(r"\| L2 [^|]+ \| refuted \| 1 refuted \|", readme)  # primaries counted by verdict
     assert readme.startswith("intro\n") and readme.endswith("outro\n")
 
 
@@ -201,7 +202,10 @@ def test_report_names_the_protocol_commit_its_deviations_and_the_pilot(built):
     commit = subprocess.run(["git", "log", "-1", "--format=%H", "--", "docs/protocol.md"], cwd=root,
                             capture_output=True, text=True, check=True).stdout.strip()
     assert len(commit) == 40 and f"committed in {commit}" in md and commit in index
-    assert "- The l2 run used 3 seeds instead of 8, because the machine was shared." in md
+    assert "1. **The l2 run used 3 seeds instead of 8,**\n   because the machine was shared" in md  # as written
+    devs = index.split("Deviations from the protocol</h3>", 1)[1].split("<h2", 1)[0]
+    assert "<ol>" in devs and "<strong>The l2 run used 3 seeds instead of 8,</strong>" in devs  # rendered
+    assert "<code>params.yaml</code>" in devs and "**" not in devs and "`" not in devs
     pilot = md.split("## Pilot (exploratory)", 1)[1].split("\n## ", 1)[0]
     assert "Exploratory, not evidence" in pilot and pilot.count("shown (exploratory)") == len(NAMES)
     assert "below it: l2 main (17%)" in md  # the protocol's power table
@@ -227,6 +231,32 @@ def test_environment_reports_uncommitted_changes_to_tracked_code_only(built):
     assert "uncommitted" not in env()
     (root / "params.yaml").write_text((root / "params.yaml").read_text() + "# edited\n")
     assert "with uncommitted changes to code or params" in env()
+
+
+def test_the_experiments_come_first_and_their_set_up_is_filled_from_the_run(built):
+    root, _ = built
+    index, md = (root / "report/index.html").read_text(), (root / "report/report.md").read_text()
+    first = index.index(f'<h2 id="{NAMES[0]}">')
+    assert all(first < index.index(f'id="{s}"') for s in ("protocol", "claims", "literature", "methods", "pilot"))
+    setup = md.split("## Sentiment analysis", 1)[1].split("### Set-up", 1)[1].split("*Parameters:*", 1)[0]
+    assert "on 3 training seeds (0–2)" in setup and "one full-size run" not in setup and "{" not in setup
+    assert index.count('<a class="thumb" href="#fig-') == len(NAMES) and 'id="fig-sentiment"' in index
+
+
+def test_environment_rows_come_from_the_stage_records_or_say_they_do_not(built, tmp_path):
+    from dlps.report.repro import environment_rows
+    from dlps.timing import timed
+
+    root, _ = built
+    env = (root / "report/report.md").read_text().split("### Environment", 1)[1].split("###", 1)[0]
+    assert "scikit-learn " in env and "the run's stage records predate this field" in env  # fixture records are old
+    with timed(tmp_path / "t.json", "train_x"):
+        pass
+    record = json.loads((tmp_path / "t.json").read_text())
+    assert record["python"] and "scikit-learn" in record["packages"] and record["platform"]
+    rows = dict(environment_rows([record, record | {"python": "3.0.1"}]))
+    assert rows["python"].startswith(f"{record['python']} | 3.0.1 (from the run's 2 stage records)")
+    assert "1 of 2 stage records predate" in dict(environment_rows([record, {"stage": "old"}]))["packages"]
 
 
 def test_slides_are_a_seven_minute_talk(built):
@@ -276,3 +306,22 @@ def test_throughput_section_comes_from_the_committed_bench_and_roofline(tmp_path
     assert "| l2 | 1.2 → 2.4 | 100.0 s | 50% |" in md and "| overfitting | – → 180.0 | 1.0 s | not counted |" in md
     assert "its train stages took 100 s: 50% of the ceiling" in md and "Some CPU" in md
     assert "| CNN (l2) | 1 | 61% | 55% (2 jobs at once) |" in md and "nothing to do: 1.93 s" in md
+
+
+def test_a_log_axis_within_one_decade_gets_several_tick_labels():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from dlps.experiments.l2.figures import _log_ticks
+
+    fig, ax = plt.subplots()
+    ax.plot([1, 2], [2.5, 14])  # the weight norms' range: one default label (10) only
+    ax.set_yscale("log")
+    _log_ticks(ax.yaxis)
+    fig.canvas.draw()
+    low, high = ax.get_ylim()
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text() and low <= t.get_position()[1] <= high]
+    plt.close(fig)
+    assert len(labels) >= 3, labels

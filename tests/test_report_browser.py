@@ -1,7 +1,9 @@
-"""Open the built report and slides in headless Chromium: the bottom line comes first, the summary cards show their
-sentences whole, table cells never break a word and only numbers are right-aligned, nothing overflows the viewport
-outside a scroll container at 1280 or 390 px, figures decode, the deck moves by keys, clicks, swipes and `#n`
-addresses, a multi-panel figure gets the slide's width, nothing is fetched from the network, nothing logs an error."""
+"""Open the built report and slides in headless Chromium: the bottom line comes first, the first experiment follows
+within two screens, the summary cards show their sentences whole and their thumbnails open the figures, no
+Markdown is left unrendered, no table is wider than its column, table cells never break a word and only numbers are
+right-aligned, nothing overflows the viewport outside a scroll container at 1280 or 390 px, figures decode, the
+deck moves by keys, clicks, swipes and `#n` addresses, a multi-panel figure gets the slide's width, nothing is
+fetched from the network, nothing logs an error."""
 
 from __future__ import annotations
 
@@ -44,6 +46,23 @@ OVERFLOW = """() => [...document.querySelectorAll('body *')].filter(e => {
 # summary boxes whose text is cut (ellipsis, line clamp, hidden overflow)
 CLIPPED = """() => [...document.querySelectorAll('#summary .card *')].filter(e =>
   e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 1).map(e => e.className).slice(0, 5)"""
+# rendered text holding literal Markdown markers (bold or code) that the page should have rendered
+MARKDOWN_LEFT = """() => { const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT), bad = [];
+  for (let n = w.nextNode(); n; n = w.nextNode())
+    if (/\\*\\*|`/.test(n.nodeValue)) bad.push(n.nodeValue.trim().slice(0, 60));
+  return bad.slice(0, 5); }"""
+# shown tables wider than the column they sit in (a scroll box around one does not count as its column)
+WIDE_TABLES = """() => [...document.querySelectorAll('table')].filter(t => {
+  if (!t.getClientRects().length) return false;  // folded in a <details>
+  let col = t.parentElement; while (col.classList.contains('scroll')) col = col.parentElement;
+  const st = getComputedStyle(col), room = col.clientWidth - parseFloat(st.paddingLeft) - parseFloat(st.paddingRight);
+  return t.getBoundingClientRect().width > room + 1;
+}).map(t => `${t.rows[0].cells[0].innerText}: ${Math.round(t.getBoundingClientRect().width)} px`).slice(0, 5)"""
+# summary thumbnails that do not link to a figure showing the same image
+UNLINKED_THUMBS = """() => [...document.querySelectorAll('#summary img')].filter(i => {
+  const a = i.closest('a[href^="#"]'), target = a && document.getElementById(a.getAttribute('href').slice(1));
+  const shown = target && target.tagName === 'FIGURE' && target.querySelector('img');
+  return !(shown && shown.src === i.src); }).map(i => i.alt).slice(0, 5)"""
 BOX = "sel => { const e = document.querySelector(sel); return e && e.getBoundingClientRect().toJSON(); }"
 ACTIVE = "() => [...document.querySelectorAll('section')].findIndex(s => s.classList.contains('active'))"
 
@@ -99,12 +118,14 @@ def test_index_reads_at_desktop_and_phone_widths(report_dir, tmp_path):
                 "text": page.eval_on_selector("#summary", "e => e.innerText"),
                 "clipped": page.evaluate(CLIPPED), "broken": page.evaluate(BROKEN_WORDS),
                 "right": page.evaluate(RIGHT_TEXT), "overflow": page.evaluate(OVERFLOW),
+                "wide": page.evaluate(WIDE_TABLES), "first": page.evaluate(BOX, f"#{NAMES[0]}"),
                 "widths": page.evaluate("() => [document.documentElement.scrollWidth, "
                                         "document.documentElement.clientWidth]")}
             if width == 1280:
                 cards = page.eval_on_selector_all("#summary .card", "els => els.length")
                 images = page.eval_on_selector_all("img", DECODED)
                 nav = page.eval_on_selector_all("nav a", "els => els.map(e => e.getAttribute('href'))")
+                markdown, unlinked = page.evaluate(MARKDOWN_LEFT), page.evaluate(UNLINKED_THUMBS)
                 page.screenshot(path=str(tmp_path / "index.png"))
     finally:
         b.close()
@@ -116,6 +137,10 @@ def test_index_reads_at_desktop_and_phone_widths(report_dir, tmp_path):
         assert not s["right"], (width, s["right"])
         assert not s["overflow"], (width, s["overflow"])
         assert s["widths"][0] <= s["widths"][1], (width, s["widths"])
+        assert not s["wide"], (width, s["wide"])  # wide tables wrap in their column (cards on a phone)
+    assert seen[1280]["first"]["top"] < 2 * 800, seen[1280]["first"]  # the first experiment within two screens
+    assert not markdown, markdown  # prose from Markdown files is rendered, not shown as source
+    assert not unlinked, unlinked  # every summary thumbnail opens its figure
     assert cards == len(NAMES)
     assert images and all(i["ok"] for i in images) and all(i["alt"] for i in images)
     assert {"#summary", "#protocol", "#claims", "#literature", "#methods", "#pilot"} <= set(nav)

@@ -5,29 +5,30 @@ from __future__ import annotations
 
 import html
 import json
+from collections import Counter
 from pathlib import Path
 
 from dlps.io import atomic_dir, write_json
-from dlps.report.data import Data, bottom_line, effect_text, evidence_text, flat, load, methods_lines, seeds_for
+from dlps.report.data import (Data, bottom_line, effect_text, evidence_text, flat, load, methods_lines, seeds_for,
+                              setup_text)
 from dlps.report import literature
-from dlps.report.doc import SYMBOL, Doc, badge_html, badge_md, data_uri
-from dlps.report.repro import reproducibility, run_cost, stage_times, throughput
+from dlps.report.doc import SYMBOL, Doc, badge_html, badge_md, data_uri, md_inline
+from dlps.report.repro import reproducibility, run_cost, stage_times
 from dlps.fmt import fmt, fmt_p
 
 REPORT_DIR = Path("report")
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
-PERF_START, PERF_END = "<!-- performance:start -->", "<!-- performance:end -->"
 
 
 def summary(doc: Doc, data: Data):
-    """The one-screen summary: per experiment a thumbnail, the question, its main finding's claim whole, the number
-    with its unit and meaning, the labelled p and a verdict badge."""
+    """The summary: per experiment a thumbnail that opens its key figure, its main finding's claim whole with a verdict
+    badge, the number with its unit and meaning, and the labelled p (the question opens the experiment's section)."""
     cards, md_rows = [], []
     for name in data.names:
         h = data.headline(name)
         fig = data.key_figure(name)
-        img = (f'<img src="{data_uri(fig["path"])}" alt="{html.escape(fig["alt"])}">'
-               if fig and fig["path"].is_file() else "")
+        img = (f'<a class="thumb" href="#{figure_id(name)}" title="open the figure"><img src="{data_uri(fig["path"])}" '
+               f'alt="{html.escape(fig["alt"])}"></a>' if fig and fig["path"].is_file() else "")
         if h:
             f = h["finding"]
             also = "; ".join(f"{SYMBOL.get(o['verdict'], '•')} {o['verdict']}: {o['claim']}" for o in h["others"])
@@ -37,15 +38,13 @@ def summary(doc: Doc, data: Data):
         else:
             lines, md = [("h", "no findings in this run's metrics")], "no findings in this run's metrics"
         body = "".join(f'<div class="{k}">{badge_html(h["finding"]["verdict"]) + " " if k == "c" else ""}'
-                       f"{html.escape(v)}</div>" for k, v in lines if v)
+                       f"{md_inline(v)}</div>" for k, v in lines if v)
         cards.append(f'<div class="card">{img}<div><div class="t"><a href="#{name}">{html.escape(data.title(name))}'
-                     f'</a> {badge_html(data.verdict(name))}</div><div class="q">{html.escape(data.question(name))}'
-                     f"</div>{body}</div></div>")
+                     f'</a> {badge_html(data.verdict(name))}</div>{body}</div></div>')
         md_rows.append(f"| {data.title(name)} | {data.question(name)} | {md} | {badge_md(data.verdict(name))} |")
-    lead = ("Each experiment's verdict is that of its primary findings, each decided by a rule fixed before the "
-            "data were seen (docs/protocol.md). A card shows the experiment's main finding: its claim, the effect in "
-            "its unit with the interval matched to the test, what the number means, and the deciding one-sided p "
-            "with its Holm-adjusted p. Details, methods and figures follow below.")
+    lead = ("A card shows an experiment's main finding: its claim, the effect in its unit with the interval matched "
+            "to the test, what the number means, then the deciding one-sided p with its Holm-adjusted p; each rule was "
+            "fixed before the data were seen (docs/protocol.md). A thumbnail opens its figure.")
     doc.raw(f'<section id="summary"><h2>Summary</h2><p class="lead">{html.escape(lead)}</p>'
             f'<div class="cards">{"".join(cards)}</div></section>',
             "## Summary\n\n" + lead + "\n\n| experiment | question | main finding | verdict |\n|---|---|---|---|\n"
@@ -53,13 +52,24 @@ def summary(doc: Doc, data: Data):
     doc.toc.append(("summary", "Summary"))
 
 
-def _finding(doc: Doc, f: dict):
+def figure_id(name: str) -> str:
+    """The anchor of an experiment's key figure (its summary thumbnail links there)."""
+    return f"fig-{name}"
+
+
+def _finding(doc: Doc, data: Data, name: str, f: dict):
+    """A finding as a student reads it: the claim, the effect in words with its interval, the verdict, then the
+    rule and its p's."""
     tag = "primary finding" if f.get("primary") else "finding"
-    rule = f"Rule: {flat(f['rule'])}. Evidence: {effect_text(f)}; {evidence_text(f)}."
-    doc.raw(f'<div class="finding">{badge_html(f["verdict"])} <strong>{html.escape(f["claim"])}</strong> '
-            f'<em>({tag} {html.escape(f["id"])})</em><br>{html.escape(f["text"])}'
-            f'<div class="rule">{html.escape(rule)}</div></div>',
-            f"- {badge_md(f['verdict'])} — **{f['claim']}** *({tag} {f['id']})*. {f['text']}\n  {rule}\n")
+    meaning, number = data.reading(name, f)
+    meaning = meaning[:1].upper() + meaning[1:]
+    rule = f"Rule: {flat(f['rule'])}. Evidence: {evidence_text(f)}."
+    doc.raw(f'<div class="finding"><div><strong>{md_inline(f["claim"])}</strong> <em>({tag} {html.escape(f["id"])})'
+            f'</em></div><div class="effect">{md_inline(meaning)}: <span class="num">{html.escape(number)}</span> '
+            f'{badge_html(f["verdict"])}</div><div>{md_inline(f["text"])}</div>'
+            f'<div class="rule">{md_inline(rule)}</div></div>',
+            f"- **{f['claim']}** *({tag} {f['id']})*. {meaning}: {number} — {badge_md(f['verdict'])}. "
+            f"{f['text']}\n  {rule}\n")
 
 
 def _cell(s: dict) -> str:
@@ -80,15 +90,28 @@ def _table_metrics(name: str, m: dict) -> list[str]:
 
 
 def experiment_section(doc: Doc, data: Data, name: str):
+    """An experiment as a student reads it: the question, the key figure, the findings (effect first), then the
+    set-up, the tables and the other figures."""
     m, cfg, w = data.metrics[name], data.params.get(name, {}), data.writeups.get(name, {})
     doc.heading(2, data.title(name), name)
-    doc.raw(f"<p>{badge_html(data.verdict(name))} <strong>Question.</strong> {html.escape(data.question(name))}</p>",
+    doc.raw(f"<p>{badge_html(data.verdict(name))} <strong>Question.</strong> {md_inline(data.question(name))}</p>",
             f"{badge_md(data.verdict(name))} — **Question.** {data.question(name)}\n")
-    doc.heading(3, "Setup")
+    figs = [f for f in data.figures[name] if f["path"].is_file()]
+    key = data.key_figure(name)
+    if key in figs:
+        doc.figure(key["path"], key["caption"], key["alt"], figure_id(name))
+    doc.heading(3, "Findings")
+    for f in sorted(data.findings(name), key=lambda f: not f.get("primary")):
+        _finding(doc, data, name, f)
+    if not data.findings(name):
+        doc.para("This run's metrics hold no findings for this experiment (re-run `dvc repro`).")
+    doc.heading(3, "Set-up")
     if w.get("setup"):
-        doc.para(flat(w["setup"]))
+        doc.para(setup_text(data, name))
+    doc.details("Parameters")
     doc.table(["parameter", "value"], [[f"{name}.{k}", _short(v)] for k, v in cfg.items()]
               + ([] if "seeds" in cfg else [["seeds (shared)", _short(seeds_for(data.params, name))]]))
+    doc.end_details()
     doc.heading(3, "Results")
     doc.para(f"Mean over {len(m['seeds'])} seeds with 95% Student-t confidence interval [low, high]; median in brackets.")
     shown = _table_metrics(name, m)
@@ -101,7 +124,7 @@ def experiment_section(doc: Doc, data: Data, name: str):
     if paired:
         sides = {c.get("alternative", "two-sided") for c in paired}
         doc.para("Descriptive comparisons, paired by seed" + (
-            " (two-sided tests; the findings below decide by one-sided tests, so where both test the same "
+            " (two-sided tests; the findings above decide by one-sided tests, so where both test the same "
             "difference the finding's p is about half of this one):" if sides == {"two-sided"} else ":"))
         doc.table(["comparison", "metric", "mean difference a − b [95% CI]", "test",
                    "statistic", "p (two-sided)" if sides == {"two-sided"} else "p (side)"], [
@@ -109,13 +132,8 @@ def experiment_section(doc: Doc, data: Data, name: str):
              f"{fmt(c['diff_ci95_high'])}]", c["test"], fmt(c["statistic"]),
              fmt_p(c["p_value"]) + ("" if sides == {"two-sided"} else f" ({c.get('alternative', 'two-sided')})")]
             for c in paired])
-    doc.heading(3, "Findings")
-    for f in data.findings(name):
-        _finding(doc, f)
-    if not data.findings(name):
-        doc.para("This run's metrics hold no findings for this experiment (re-run `dvc repro`).")
-    for fig in data.figures[name]:
-        if fig["path"].is_file():
+    for fig in figs:
+        if fig is not key:
             doc.figure(fig["path"], fig["caption"], fig["alt"])
     try_it(doc, w.get("try"))
 
@@ -181,10 +199,10 @@ def protocol_section(doc: Doc, data: Data):
               if commit else "This run follows docs/protocol.md (its commit is not known in this checkout). ")
              + "Its rules, margins and seed counts were fixed before the confirmatory seeds ran; the pilot "
              "(exploratory, below) informed only the variances of the power calculation.")
-    devs = data.protocol.get("deviations")
+    devs, body = data.protocol.get("deviations"), data.protocol.get("deviations_md", "")
     doc.heading(3, "Deviations from the protocol")
     if devs:
-        doc.bullets(devs)
+        doc.markdown(body, base="../docs/")
     else:
         doc.para("None." if devs is not None else "Not recorded: docs/deviations.md is missing in this checkout.")
 
@@ -208,14 +226,14 @@ def pilot_section(doc: Doc, data: Data):
 
 
 def readme_results(data: Data, times: list[dict]) -> str:
-    """The README's results block: primary verdicts per experiment, the claims check, and what the run cost."""
+    """The README's results block: each experiment's verdict with its primary findings counted by verdict (their
+    claims are in the report), the claims check, and what the run cost."""
     cost = run_cost(times)
     doc = Doc()
     doc.para(bottom_line(data))
     doc.table(["experiment", "verdict", "primary findings"], [
-        [data.title(n), data.verdict(n),
-         "; ".join(f"{f['claim'].rstrip('.')}: {f['verdict']}" for f in data.primary(n))]
-        for n in data.names])
+        [data.title(n), data.verdict(n), ", ".join(f"{k} {v}" for v in SYMBOL for k in [Counter(
+            f["verdict"] for f in data.primary(n))[v]] if k)] for n in data.names])
     if data.claims:
         doc.table(["old claim", "verdict"], [[c["claim"], c["verdict"]] for c in data.claims])
     span = (" (the stages ran in several `dvc repro` runs)" if cost["span_s"] is None else
@@ -225,14 +243,6 @@ def readme_results(data: Data, times: list[dict]) -> str:
              f"peak memory of one stage was {cost['peak_mib'] / 1024:.1f} GiB "
              "(stages run one at a time, so that plus the operating system's share is the RAM needed). "
              "Details: report/report.md; slides: report/slides.html.")
-    return "\n".join(doc.md)
-
-
-def readme_performance() -> str:
-    """The README's performance block: the committed bench's and roofline's throughput (repro.throughput)."""
-    doc = Doc()
-    if not throughput(doc):
-        doc.para("No bench yet: run `python stages/bench.py`, then `python -m dlps.tools.roofline`.")
     return "\n".join(doc.md)
 
 
@@ -265,12 +275,12 @@ def document(data: Data, times: list[dict]) -> Doc:
     line = bottom_line(data)
     doc.raw(f'<p class="bottom" id="bottom-line">{html.escape(line)}</p>', f"**{line}**\n")
     summary(doc, data)
+    for name in data.names:  # the experiments first: what a student reads; how they were judged follows
+        experiment_section(doc, data, name)
     protocol_section(doc, data)
     claims_section(doc, data)
     literature.section(doc, data.literature)
     methods_section(doc, data)
-    for name in data.names:
-        experiment_section(doc, data, name)
     pilot_section(doc, data)
     reproducibility(doc, data.params, times)
     return doc
@@ -289,7 +299,6 @@ def build(params: dict, out_dir: Path = REPORT_DIR, readme: Path = Path("README.
     write_json(Path("metrics/literature.json"), {"rows": data.literature})
     doc = document(data, times)
     update_readme(readme, readme_results(data, times))
-    update_readme(readme, readme_performance(), PERF_START, PERF_END)
     with atomic_dir(out_dir) as tmp:
         (tmp / "index.html").write_text(doc.render_html("dlps report", top=3))
         (tmp / "report.md").write_text(doc.render_md(top=3))

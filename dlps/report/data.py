@@ -46,6 +46,14 @@ class Data:
     def verdict(self, name: str) -> str:
         return experiment_verdict(self.primary(name))
 
+    def reading(self, name: str, f: dict) -> tuple[str, str]:
+        """What a finding's number means, in words, and the number with its unit and interval: the writeup's
+        words for its headline finding, else the rule's."""
+        h = self.headline(name)
+        if h and h["finding"] is f:
+            return h["meaning"], h["number"]
+        return " ".join(rule_meaning(f).split()), effect_text(f)
+
     def key_figure(self, name: str) -> dict | None:
         return self.figures[name][0] if self.figures[name] else None
 
@@ -94,8 +102,10 @@ def protocol() -> dict:
     from dlps.report.repro import _git
 
     text = PROTOCOL.read_text() if PROTOCOL.is_file() else ""
+    devs = DEVIATIONS.read_text() if DEVIATIONS.is_file() else None
     return {"commit": _git("log", "-1", "--format=%H", "--", str(PROTOCOL)) or None, "present": bool(text),
-            "deviations": deviations(DEVIATIONS.read_text()) if DEVIATIONS.is_file() else None,
+            "deviations": deviations(devs) if devs is not None else None,
+            "deviations_md": re.sub(r"\A\s*#[^\n]*\n", "", devs or ""),  # the body under the file's title
             "power": power_rows(text)}
 
 
@@ -130,6 +140,14 @@ def power_rows(text: str) -> list[dict]:
                 rows.append(dict(zip(split(line), split(row))))
             return rows
     return []
+
+
+def setup_text(data: Data, name: str) -> str:
+    """The writeup's set-up prose with its {p:…}, {m:…} and {seeds:…} fields filled from this run's params and
+    metrics (dlps.report.literature.fill), so the text cannot drift from the run it describes."""
+    from dlps.report.literature import fill
+
+    return fill(data.writeups[name]["setup"], data.params, data.metrics[name])
 
 
 def seeds_for(params: dict, name: str) -> list:

@@ -14,8 +14,8 @@ the range over seeds of a list. Then
   - not comparable: the row says so (`comparable: false`, with `why`), the params differ from what the row is
     written for (`requires`), or this run's metrics lack the value.
 Text fields may name run values: {p:section.key} (params), {pct:section.key} (a params fraction as a percentage),
-{m:dotted.path} (the experiment's metrics) and {sgd_steps:section} (ceil(n_train / batch_size) × epochs), so no
-number of this run is typed into a row."""
+{m:dotted.path} (the experiment's metrics), {sgd_steps:section} (ceil(n_train / batch_size) × epochs) and
+{seeds:section} (the seeds the run used, counted), so no number of this run is typed into a row."""
 
 from __future__ import annotations
 
@@ -58,6 +58,8 @@ def fill(text: str, params: dict, metrics: dict) -> str:
     def value(match: re.Match) -> str:
         kind, key = match.groups()
         try:
+            if kind == "seeds":
+                return seeds_text(metrics.get("seeds") or lookup(params, f"{key}.seeds"))
             if kind == "sgd_steps":
                 cfg = params[key]
                 return f"{math.ceil(cfg['n_train'] / cfg['batch_size']) * cfg['epochs']:,}"
@@ -65,7 +67,15 @@ def fill(text: str, params: dict, metrics: dict) -> str:
         except (KeyError, TypeError):
             return "n/a"  # a run without that value: the row then says what it lacks
         return f"{fmt(100 * v)}%" if kind == "pct" else fmt(v) if isinstance(v, float) else str(v)
-    return re.sub(r"\{(p|pct|m|sgd_steps):([\w.]+)\}", value, " ".join(str(text).split()))
+    return re.sub(r"\{(p|pct|m|sgd_steps|seeds):([\w.]+)\}", value, " ".join(str(text).split()))
+
+
+def seeds_text(seeds: list) -> str:
+    """'3 training seeds (1000–1002)', or 'one training seed (1000)': the seeds the run used."""
+    if len(seeds) == 1:
+        return f"one training seed ({seeds[0]})"
+    run = seeds == list(range(seeds[0], seeds[0] + len(seeds)))
+    return f"{len(seeds)} training seeds ({f'{seeds[0]}–{seeds[-1]}' if run else ', '.join(map(str, seeds))})"
 
 
 def _param_holds(params: dict, key: str, rule: list) -> bool:
@@ -184,9 +194,10 @@ def section(doc, rows: list[dict]) -> None:
              "it overlaps; 'not comparable' says why (a different data size, model or budget). " + summary(rows))
     for kind, title in (("published", "Published results"), ("theory", "Theory checks (constants and bounds)")):
         doc.heading(3, title)
-        doc.table(["experiment", "quantity", "ours [interval]", "band", "verdict", "why", "source", "where", "figure"],
-                  [[r["experiment"], r["quantity"], _ours(r), r["band"], r["verdict"], r["why"], r["source"],
-                    r["where"], r["figure"]] for r in rows if r["kind"] == kind])
+        doc.table(["experiment", "quantity", "ours [interval]", "band", "verdict", "why", "source (where)", "figure"],
+                  [[r["experiment"], r["quantity"], _ours(r), r["band"], r["verdict"], r["why"],
+                    f"{r['source']} ({r['where']})" if r["where"] else r["source"], r["figure"]]
+                   for r in rows if r["kind"] == kind])
 
 
 def _ours(r: dict) -> str:

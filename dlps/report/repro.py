@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import platform
 import statistics
 import subprocess
-from importlib import metadata
 from pathlib import Path
 
 from dlps.io import read_json
 from dlps.report.doc import Doc
 
-PACKAGES = ("dlps", "numpy", "scipy", "torch", "torchvision", "matplotlib", "pandas", "dvc", "typer", "pyyaml")
 ROOFLINE, BENCH = Path("metrics/bench/roofline.json"), Path("metrics/bench/bench.json")  # python stages/bench.py
 MAX_GAP_S = 60  # between two stages of one `dvc repro` DVC spends seconds; a longer gap means another run
 
@@ -94,12 +91,6 @@ def reproducibility(doc: Doc, params: dict, times: list[dict]):
     dirty = _git("status", "--porcelain", "--untracked-files=no", "--", "dlps", "stages", "params.yaml", "dvc.yaml")
     params_hash = hashlib.sha256(Path("params.yaml").read_bytes()).hexdigest()[:16] if Path("params.yaml").is_file() \
         else "no params.yaml"
-    versions = []
-    for pkg in PACKAGES:
-        try:
-            versions.append(f"{pkg} {metadata.version(pkg)}")
-        except metadata.PackageNotFoundError:
-            pass
     cost = run_cost(times)
     # the records' CPU, not this process's: the report may be built on another machine than the run
     cpus = ", ".join(sorted({t["cpu"] for t in times if "cpu" in t})) or "not recorded"
@@ -107,10 +98,9 @@ def reproducibility(doc: Doc, params: dict, times: list[dict]):
     doc.table(["item", "value"], [
         ["git revision of code and params", rev + (" (with uncommitted changes to code or params)" if dirty else "")],
         ["params.yaml sha256 (first 16 hex)", params_hash],
-        ["python", f"{platform.python_version()} on {platform.platform()}"],
+        *environment_rows(times),
         ["CPU the recorded stages ran on", f"{cpus}; device setting {params.get('device')}, threads setting "
                                            f"{params.get('threads')} (0 = all cores)"],
-        ["packages", ", ".join(versions)],
         ["total wall time of the recorded stages", f"{cost['total_s']:.1f} s"],
         ["median wall time of one stage", f"{cost['median_s']:.1f} s over {len(times)} stages"],
         ["wall time of the run (first stage start to last stage end, DVC included)",
@@ -135,6 +125,33 @@ def reproducibility(doc: Doc, params: dict, times: list[dict]):
     doc.heading(3, "Reproduce")
     doc.code("pip install -e .\nDLPS_MIRROR=/path/to/mirror dvc repro   # or leave DLPS_MIRROR unset to download\n"
              f"git checkout {rev[:12]} && dvc repro                        # this exact revision")
+
+
+def environment_rows(times: list[dict]) -> list[list[str]]:
+    """The python, platform and package rows from the stages' own records (dlps.timing.environment); a field the
+    records lack (they predate it) is read from the machine building the report, and the row says so."""
+    from dlps.timing import environment
+
+    here, rows = environment(), []
+    for key, label in (("python", "python"), ("platform", "platform"), ("packages", "packages")):
+        recorded = [t[key] for t in times if key in t]
+        if not times or len(recorded) < len(times):
+            value, source = here[key], ("from the machine that built the report: " + (
+                "no stage record" if not times else "the run's stage records predate this field" if not recorded
+                else f"{len(times) - len(recorded)} of {len(times)} stage records predate this field"))
+        else:
+            value, source = _common(recorded), f"from the run's {len(times)} stage records"
+        text = ", ".join(f"{k} {v}" for k, v in value.items()) if isinstance(value, dict) else value
+        rows.append([label, f"{text} ({source})"])
+    return rows
+
+
+def _common(values: list):
+    """One value when the records agree; else every distinct one ('a | b'; packages per package)."""
+    if all(isinstance(v, dict) for v in values):
+        return {k: " | ".join(dict.fromkeys(v[k] for v in values if k in v)) for k in dict.fromkeys(
+            k for v in values for k in v)}
+    return " | ".join(dict.fromkeys(map(str, values)))
 
 
 def throughput(doc: Doc, heading: bool = False) -> bool:

@@ -8,7 +8,7 @@ import html
 import struct
 
 from dlps.report.data import Data, bottom_line, effect_text, methods_lines, power_plan, underpowered
-from dlps.report.doc import badge_html, data_uri
+from dlps.report.doc import badge_html, data_uri, md_inline
 from dlps.fmt import fmt
 
 WIDE = 1.8  # width / height: a figure this wide has several panels and gets the slide's full width
@@ -97,7 +97,7 @@ def _overview(data: Data) -> str:
 
 def _methods(data: Data) -> str:
     facts, (_, target) = methods_lines(data), power_plan(data)
-    items = "".join(f"<li>{html.escape(facts[k])}</li>" for k in ("protocol", "alpha", "holm", "seeds", "power"))
+    items = "".join(f"<li>{md_inline(facts[k])}</li>" for k in ("protocol", "alpha", "holm", "seeds", "power"))
     body = f"<h2>Methods: the protocol, fixed before the data</h2><ul class=\"tight\">{items}</ul>"
     aim = f"{target}%" if target else "the target"
     notes = ("Every rule, margin and seed count was committed in the protocol before the fresh confirmatory seeds "
@@ -193,7 +193,7 @@ def _takeaways(data: Data) -> str:
         f"Inconclusive primary findings: {len(open_)}; not evidence of no effect.",
         "Deviations from the protocol: " + ("not recorded." if devs is None else "; ".join(devs) if devs else "none."),
         "The pilot is exploratory: its verdicts are listed in the report, never counted here."]
-    lis = lambda xs: "".join(f"<li>{html.escape(x)}</li>" for x in xs)  # noqa: E731
+    lis = lambda xs: "".join(f"<li>{md_inline(x)}</li>" for x in xs)  # noqa: E731
     body = (f'<h2>Takeaways and limitations</h2><div class="row"><div><p><strong>Shown</strong></p>'
             f'<ul class="small tight">{lis(shown) or "<li>none</li>"}</ul><p><strong>Refuted</strong></p>'
             f'<ul class="small tight">{lis(refuted) or "<li>none</li>"}</ul></div><div><p><strong>Limitations</strong>'

@@ -147,7 +147,9 @@ def report_stage(params: dict) -> dict:
         deps += [f"metrics/{name}.json", f"plots/{name}"]
     return {"cmd": "python stages/report.py", "deps": sorted(set(deps), key=deps.index),
             "params": ["device", "threads", "data.datasets", *NAMES],
-            "outs": [_out("metrics/claims.json"), _out("metrics/literature.json"), _out("report")]}
+            "outs": [_out("metrics/claims.json"), _out("metrics/literature.json"), _out("report"),
+                     # the stage rewrites README.md's results block only; persist: DVC must not delete the prose first
+                     {"README.md": {"cache": False, "persist": True}}]}
 
 
 def dag(params: dict) -> dict:

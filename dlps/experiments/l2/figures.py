@@ -33,6 +33,16 @@ def _lam_axis(ax, order: list[str], zero_x: float) -> None:
 
 
 
+def _log_ticks(axis) -> None:
+    """Label a log axis at 1, 2, 3, 5 and 7 times each power of ten: a range within about one decade (the weight norms)
+    would otherwise show a single label."""
+    from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
+
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 3.0, 5.0, 7.0)))
+    axis.set_major_formatter(ScalarFormatter())
+    axis.set_minor_formatter(NullFormatter())
+
+
 PLOTS = ["acc_vs_lam.png", "weight_norm_vs_lam.png"]
 
 
@@ -68,13 +78,14 @@ def plot(cfg: dict, m: dict, runs: dict, histories: dict, out_dir) -> list[dict]
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     errorbars(ax, "weight_norm", "final ‖W‖", 1, lw=1.8)
     ax.set_yscale("log")
+    _log_ticks(ax.yaxis)
     _lam_axis(ax, order, zero_x)
     ax.set(ylabel="weight norm ‖W‖ (log scale)", title=f"Final weight norm vs L2 strength (mean, 95% CI, {n} seeds)")
     files.append(save(fig, out_dir / "weight_norm_vs_lam.png",
                       "L2 norm of all conv kernels and weight matrices (biases excluded) after training, against λ, "
                       "with 95% confidence intervals over seeds."))
 
-    fig, axes = plt.subplots(1, 3, figsize=(13.5, 3.9))
+    fig, axes = plt.subplots(3, 1, figsize=(6.4, 9.6), sharex=True, layout="constrained")  # stacked: each panel legible on a phone
     for i, k in enumerate(order):
         color = f"C{i}"
         axes[0].plot(*_mean_curve(histories[k], "val_acc"), color=color, lw=1.8, label=f"λ = {k} validation")
@@ -82,11 +93,12 @@ def plot(cfg: dict, m: dict, runs: dict, histories: dict, out_dir) -> list[dict]
         axes[1].plot(*_mean_curve(histories[k], "val_loss"), color=color, lw=1.8)
         axes[1].plot(*_mean_curve(histories[k], "train_loss"), color=color, lw=1.1, ls="--")
         axes[2].plot(*_mean_curve(histories[k], "weight_norm"), color=color, lw=1.8, label=f"λ = {k}")
-    axes[0].set(xlabel="epoch", ylabel="accuracy (eval mode)")
-    axes[1].set(xlabel="epoch", ylabel="cross-entropy (no penalty, log)", yscale="log")
+    axes[0].set(ylabel="accuracy (eval mode)")
+    axes[1].set(ylabel="cross-entropy (no penalty, log)", yscale="log")
+    _log_ticks(axes[1].yaxis)
     axes[2].set(xlabel="epoch", ylabel="weight norm ‖W‖")
     axes[2].legend(fontsize=8)
-    fig.suptitle(f"Training curves per λ (mean of {n} seeds; solid validation, dashed train)")
+    fig.suptitle(f"Training curves per λ (mean of {n} seeds;\nsolid validation, dashed train)")
     files.append(save(fig, out_dir / "curves.png",
                       "Per-epoch accuracy, cross-entropy (eval mode; train dashed, validation solid) and weight norm "
                       f"for each λ, mean over seeds; {cfg['n_train']} training images, training accuracy measured on "
