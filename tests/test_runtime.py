@@ -70,3 +70,50 @@ def test_workers_zero_is_one_per_core_on_the_cpu_and_one_on_an_accelerator(monke
     assert workers_for({"workers": 0}, "cpu") == (os.cpu_count() or 1)
     monkeypatch.setattr("dlps.runtime.pick_device", lambda setting: "cuda")
     assert workers_for({"workers": 0}, "auto") == 1
+
+
+SUBNORMAL = 2.0 ** -1070  # a float64 below the smallest normal (2^-1022)
+
+
+def _flushes() -> tuple[bool, bool]:
+    """Whether this thread's torch and NumPy arithmetic turn a subnormal product into zero."""
+    import numpy as np
+
+    return (float(torch.tensor([SUBNORMAL], dtype=torch.float64) * 1.0) == 0.0,
+            float((np.array([SUBNORMAL]) * 1.0)[0]) == 0.0)
+
+
+@pytest.fixture
+def restore_flushing():
+    before = runtime.FLUSHING
+    yield
+    torch.set_flush_denormal(False)
+    runtime.FLUSHING = before
+
+
+def test_flush_denormal_covers_torch_and_numpy_and_is_recorded(restore_flushing, tmp_path):
+    import json
+
+    from dlps.timing import timed
+
+    if not runtime.flush_denormal(True):
+        pytest.skip("this CPU cannot flush subnormals")
+    assert _flushes() == (True, True)  # the MXCSR is the thread's, NumPy's arithmetic included
+    with timed(tmp_path / "t.json", "train_x"):
+        pass
+    assert json.loads((tmp_path / "t.json").read_text())["flush_denormal"] is True
+    assert runtime.flush_denormal(False) is False and _flushes() == (False, False)
+
+
+def test_every_job_process_of_a_torch_stage_flushes_as_params_say(restore_flushing):
+    from dlps.jobs.train import Context
+
+    if not torch.set_flush_denormal(False) or not torch.set_flush_denormal(True):
+        pytest.skip("this CPU cannot flush subnormals")
+    torch.set_flush_denormal(False)
+    Context({"flush_denormal": True, "device": "cpu", "threads": 1}).set_up_process()
+    assert _flushes() == (True, True) and runtime.FLUSHING is True
+    Context({"flush_denormal": True, "device": "cpu", "threads": 1}, torch=False).set_up_process()
+    assert runtime.FLUSHING is True  # a NumPy-only experiment leaves the process as it is
+    Context({"flush_denormal": False, "device": "cpu", "threads": 1}).runtime()
+    assert _flushes() == (False, False) and runtime.FLUSHING is False

@@ -33,7 +33,7 @@ PARTS = (
     Part("spec", "JUDGE_KEYS", KEYS, "params keys only judging reads (α, margins, bars): never a train stage's param"),
     Part("spec", "METRICS", KEYS, "per-seed numbers summarised over seeds for every variant"),
     Part("spec", "DATASETS", KEYS, "prepared datasets it trains on (train stage deps)"),
-    Part("spec", "TORCH", bool, "it uses the torch device set-up, so `device` and `threads` are train params"),
+    Part("spec", "TORCH", bool, "it uses the torch device set-up, so `device`, `threads` and `flush_denormal` are train params"),
     Part("spec", "check", (FunctionType, NoneType), "check(cfg) raises ParamError on a rule across keys",
          required=False),
     Part("spec", "TIMINGS", KEYS, "per-seed wall-clock keys (and their `_<suffix>` forms), kept out of runs/",

@@ -20,15 +20,31 @@ class Context:
     params: dict
     threads: int = 0  # an experiment's own `threads` (tiny models run best on one); 0 = the shared setting
     data: Path = PREPARED
+    torch: bool = True  # its jobs run torch (spec.TORCH): each of their processes gets the shared flush_denormal
     _runtimes: dict = field(default_factory=dict, repr=False)
 
+    def set_up_process(self) -> None:
+        """What every process that runs this stage's jobs sets before any of them, whatever the job: a worker that
+        trained a torch model and then fits a NumPy/scikit-learn baseline must not differ from one that did not."""
+        if self.flush is not None:
+            from dlps.runtime import flush_denormal
+
+            flush_denormal(self.flush)
+
+    @property
+    def flush(self) -> bool | None:
+        """params' flush_denormal for a torch experiment; None (leave the process as it is) otherwise, and in the
+        partial params of tests."""
+        return self.params.get("flush_denormal") if self.torch else None
+
     def runtime(self, precision: str = "fp32", key: str = "precision"):
-        """The device set-up (threads, deterministic kernels, device, a precision the device has), made once."""
+        """The device set-up (subnormal flushing, threads, deterministic kernels, device, a precision the device
+        has), made once."""
         if precision not in self._runtimes:
             from dlps.runtime import setup
 
             self._runtimes[precision] = setup(self.params["device"], self.threads or self.params["threads"],
-                                              precision, key)
+                                              precision, key, self.flush)
         return self._runtimes[precision]
 
     @property
@@ -59,6 +75,7 @@ def _train_job(name: str, variant: str, seed: int, ctx: Context, job: tuple[int,
     """One seed of one variant, job i of n (run in a worker process when the experiment has `workers`)."""
     from dlps.experiments import part
 
+    ctx.set_up_process()
     with progress.task(f"{name} {variant} seed {seed}", total=1, unit="seed", job=job) as bar:
         result = part(name, "train").train(ctx.params[name], variant, [seed], ctx)
         bar.update(1)
@@ -77,6 +94,7 @@ def _train_group(name: str, variants: list[str], seeds: list[int], ctx: Context,
     """Some variants over some seeds as one job (an experiment that batches them defines groups/train_group)."""
     from dlps.experiments import part
 
+    ctx.set_up_process()
     label = f"{name} {'+'.join(variants)} seeds {','.join(map(str, seeds))}"
     with progress.task(label, total=len(variants) * len(seeds), unit="run", job=job) as bar:
         result = part(name, "train").train_group(ctx.params[name], variants, seeds, ctx)
@@ -174,7 +192,8 @@ def train(params: dict, name: str, variant: str | None = None) -> None:
                          "(from params.yaml)")
     variants = [variant] if variant is not None else spec.variants(cfg)
     seeds = cfg["seeds"]
-    ctx = Context(params, threads=cfg.get("threads", 0))
+    ctx = Context(params, threads=cfg.get("threads", 0), torch=spec.TORCH)
+    ctx.set_up_process()  # in this process too: it may run jobs itself, and its timing record names the setting
     workers = workers_for(cfg, params["device"])
     records = for_stage(params, name, variant, spec.TORCH)
     if get(trainer, "groups") is not None:  # the experiment batches several models per job and says how to split them
