@@ -65,8 +65,8 @@ PARTS = (
          "model, args)]: its models timed by the bench", required=False),
     Part("cost", "job_cost", (FunctionType, NoneType), "job_cost(cfg, variant) -> one (variant, seed) job's "
          "expected relative time: parallel workers start the costliest first", required=False),
-    Part("cost", "precision_check", FunctionType, "precision_check(params) -> its fp32-vs-bf16 comparison, or None",
-         required=False),
+    Part("cost", "precision_reference", FunctionType, "precision_reference(cfg) -> {'variant', 'fp32': params overrides "
+         "of the fp32 reference, 'metrics'} the bench trains in fp32 and in its precision, or None", required=False),
     Part("power", "plans", FunctionType, "plans(pilot) -> [dlps.tools.power.Plan]: its primaries' power "
          "calculations from the pilot's spread (docs/protocol.md)", required=False),
 )
