@@ -46,7 +46,8 @@ def measure(w: Workload) -> dict:
 def measure_flushing(build: Callable[[], Workload], repeats: int = 3) -> dict[bool, dict]:
     """measure() with subnormal floats flushed to zero (True) and kept (False): two copies of the workload, each
     trained under its own setting only, their timings alternated so a busy neighbour slows both alike. The
-    process's setting is left flushed or kept as it was."""
+    process's setting is left flushed or kept as it was. The setting is this thread's: exact for one-thread
+    workloads (every family's job today); intra-op threads already started keep theirs."""
     from dlps import runtime
 
     before = bool(runtime.FLUSHING)
