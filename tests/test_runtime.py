@@ -117,3 +117,25 @@ def test_every_job_process_of_a_torch_stage_flushes_as_params_say(restore_flushi
     assert runtime.FLUSHING is True  # a NumPy-only experiment leaves the process as it is
     Context({"flush_denormal": False, "device": "cpu", "threads": 1}).runtime()
     assert _flushes() == (False, False) and runtime.FLUSHING is False
+
+
+@pytest.mark.parametrize("job", ["_train_job", "_train_group"])
+def test_a_job_sets_up_its_process_before_it_trains_whatever_it_trains(restore_flushing, monkeypatch, job):
+    """A worker that ran a torch job and then a TF-IDF one (no runtime()) must flush like every other."""
+    from types import SimpleNamespace
+
+    from dlps.jobs import train as jobs
+
+    if not torch.set_flush_denormal(True):
+        pytest.skip("this CPU cannot flush subnormals")
+    seen = []
+    fake = SimpleNamespace(train=lambda cfg, variant, seeds, ctx: seen.append(_flushes()) or {},
+                           train_group=lambda cfg, variants, seeds, ctx: seen.append(_flushes()) or {})
+    monkeypatch.setattr("dlps.experiments.part", lambda name, which: fake)
+    ctx = jobs.Context({"flush_denormal": True, "device": "cpu", "threads": 1, "x": {}})
+    torch.set_flush_denormal(False)
+    if job == "_train_job":
+        jobs._train_job("x", "v", 0, ctx)
+    else:
+        jobs._train_group("x", ["v"], [0], ctx, (1, 1))
+    assert seen == [(True, True)]
