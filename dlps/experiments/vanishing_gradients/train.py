@@ -102,14 +102,13 @@ def grad_norms(cell, head, x, y) -> tuple[np.ndarray, list]:
     loss = ((head(last[0]).squeeze(-1) - y) ** 2).sum()
     # the loss reads h_T only: c_T's own gradient (an LSTM's) is zero, its share through h_T comes in the step
     grads = (torch.autograd.grad(loss, last[0])[0], *(torch.zeros_like(s) for s in last[1:]))
-    log2_scale = torch.zeros(x.shape[0], dtype=torch.float64)
-    log2_norms = []  # per distance d, each example's log2 ‖∂L_i/∂h_t‖
-    for before, after in [(None, None), *reversed(steps)]:
-        if before is not None:
-            grads = torch.autograd.grad(after, before, grads, allow_unused=True)
-            grads = tuple(torch.zeros_like(s) if g is None else g for g, s in zip(grads, before))
+    grads, log2_scale = _rescaled(grads, torch.zeros(x.shape[0], dtype=torch.float64))
+    log2_norms = [torch.log2(grads[0].norm(dim=1)) + log2_scale]  # per distance d, each example's log2 ‖∂L_i/∂h_t‖
+    for before, after in reversed(steps):
+        grads = torch.autograd.grad(after, before, grads, allow_unused=True)
+        grads = tuple(torch.zeros_like(s) if g is None else g for g, s in zip(grads, before))
         grads, log2_scale = _rescaled(grads, log2_scale)
-        log2_norms.append(torch.log2(grads[0].detach().double().norm(dim=1)) + log2_scale)
+        log2_norms.append(torch.log2(grads[0].norm(dim=1)) + log2_scale)
     per_example = torch.stack(log2_norms) * math.log(2)  # ln ‖∂L_i/∂h_t‖, (T + 1, B)
     log10_mean = (torch.logsumexp(per_example, dim=1) - math.log(x.shape[0])) / math.log(10)
     curve = log10_mean.numpy()
