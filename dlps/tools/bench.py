@@ -134,8 +134,9 @@ def run(params: dict, threads: int, check_precision: bool = True) -> dict:
 
 def flushing_lines(rows: list[dict]) -> list[str]:
     """Each family with subnormals flushed to zero and kept (params' flush_denormal picks for the stages)."""
-    lines = ["", "Subnormal floats flushed to zero or kept (`flush_denormal`; the rows above are as the stages run):", "",
-             "| workload | samples/s flushed | samples/s kept | flushed ÷ kept | faster | the stages |", "|---|---|---|---|---|---|"]
+    lines = ["", "Subnormal floats flushed to zero or kept (`flush_denormal`; the rows above are as the stages run):",
+             "", "| workload | samples/s flushed | samples/s kept | flushed ÷ kept | faster | the stages |",
+             "|---|---|---|---|---|---|"]
     for r in rows:
         f = r.get("flush_denormal")
         if f:

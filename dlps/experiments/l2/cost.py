@@ -29,4 +29,5 @@ def precision_reference(cfg: dict) -> dict | None:
     channels_last, against the precision (and layout) the experiment uses; None when it already runs in fp32."""
     if cfg["precision"] == "fp32":
         return None
-    return {"variant": next(v for v in variants(cfg) if float(v) == 0), "fp32": {"precision": "fp32", "channels_last": False}, "metrics": ("val_acc", "test_acc")}
+    return {"variant": next(v for v in variants(cfg) if float(v) == 0),
+            "fp32": {"precision": "fp32", "channels_last": False}, "metrics": ("val_acc", "test_acc")}
