@@ -6,13 +6,14 @@ from pathlib import Path
 
 import yaml
 
-from dlps.schema import Choice, Float, Int, ListOf, ParamError, Section, Str
+from dlps.schema import Bool, Choice, Float, Int, ListOf, ParamError, Section, Str
 
 PARAMS_FILE = Path("params.yaml")
 
 SHARED = {
     "device": Choice(("auto", "cpu", "cuda", "mps")),
     "threads": Int(0, 1024),
+    "flush_denormal": Bool(),
     "data": Section({"datasets": ListOf(Choice(("mnist", "fashion_mnist", "cifar10", "imdb", "tinyshakespeare")),
                                         unique=True),
                      "mirror": Str(),

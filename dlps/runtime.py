@@ -1,4 +1,5 @@
-"""The one process set-up that can change a stage's results: device, threads, deterministic kernels, precision."""
+"""The one process set-up that can change a stage's results: device, threads, deterministic kernels, precision,
+subnormal flushing."""
 
 from __future__ import annotations
 
@@ -78,6 +79,20 @@ def set_threads(threads: int) -> int:
     return n
 
 
+FLUSHING: bool | None = None  # whether this process flushes subnormals (set by flush_denormal; None: never set)
+
+
+def flush_denormal(on: bool) -> bool:
+    """Flush subnormal floats to zero (FTZ/DAZ) in this thread, and in the threads it starts after this call, or
+    stop; returns whether they are now flushed (False where the CPU cannot). It is the x86 MXCSR register, so it
+    covers NumPy's arithmetic in those threads too, not only torch's."""
+    import torch
+
+    global FLUSHING
+    FLUSHING = torch.set_flush_denormal(on) and on
+    return FLUSHING
+
+
 def deterministic() -> None:
     """Deterministic kernels wherever torch has them, on the CPU and on CUDA (cuBLAS needs its workspace setting
     before its first use, cuDNN must not benchmark)."""
@@ -89,8 +104,12 @@ def deterministic() -> None:
     torch.backends.cudnn.deterministic = True
 
 
-def setup(device_setting: str, threads: int, precision: str = "fp32", key: str = "precision") -> Runtime:
-    """Threads, deterministic kernels, the device, and a check that it runs `precision` (named by params `key`)."""
+def setup(device_setting: str, threads: int, precision: str = "fp32", key: str = "precision",
+          flush: bool | None = None) -> Runtime:
+    """Subnormal flushing (unless None), threads, deterministic kernels, the device, and a check that it runs
+    `precision` (named by params `key`)."""
+    if flush is not None:  # first: the intra-op threads copy the setting when they start
+        flush_denormal(flush)
     set_threads(threads)
     deterministic()
     device = pick_device(device_setting)

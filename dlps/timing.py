@@ -105,6 +105,13 @@ def device_used() -> str:
     return f"{d['name']} (driver {d['driver']}, CUDA {d['cuda']})"
 
 
+def flushing() -> bool | None:
+    """Whether this stage's training processes flush subnormals, as dlps.runtime set it in this process (each worker
+    applies the same params); None where nothing set it (no torch training here)."""
+    runtime = sys.modules.get("dlps.runtime")
+    return None if runtime is None else runtime.FLUSHING
+
+
 @contextmanager
 def timed(path: Path, stage: str):
     """Record the stage's start (Unix time), wall time and peak memory in `path` (kept apart from results, which
@@ -113,4 +120,4 @@ def timed(path: Path, stage: str):
     wall = time.perf_counter() - _START
     write_json(path, {"stage": stage, "started": round(time.time() - wall, 1), "wall_s": round(wall, 3),
                       "peak_rss_mib": round(peak_rss_mib(), 1), "workers": _WORKERS,
-                      "device": device_used(), "cpu": cpu_kind(), **environment()})
+                      "device": device_used(), "cpu": cpu_kind(), "flush_denormal": flushing(), **environment()})

@@ -1,12 +1,13 @@
 """The benchmark's analytic FLOP counts and its workload list at the params (tiny sizes: no timing is asserted)."""
 
+import re
 from pathlib import Path
 
 import pytest
 
 from dlps.experiments import load as load_experiment
 from dlps.params import read_params
-from dlps.tools import bench, bench_profile
+from dlps.tools import bench, bench_models, bench_profile
 
 
 def load(path):
@@ -19,14 +20,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.mark.slow
 def test_flop_counts_match_hand_computation():
-    assert bench.mlp([8, 4, 2], 3, False).flops == 6 * 3 * (8 * 4 + 4 * 2)
+    assert bench_models.mlp([8, 4, 2], 3, False).flops == 6 * 3 * (8 * 4 + 4 * 2)
     # conv 3->2 on 32x32 (3x3), pooled to 16x16, then linear 2*16*16->5 and 5->10; ×3 for training
     conv = 2 * 32 * 32 * 2 * 3 * 9
-    assert bench.cnn([2], 5, 4, False, False).flops == 3 * 4 * (conv + 2 * 512 * 5 + 2 * 5 * 10)
-    assert bench.recurrent_regressor("lstm", 3, 5, 2).flops == 3 * 2 * 4 * 3 * (2 + 3) * 5 * 2
-    assert bench.text_classifier("gru", 50, 4, 3, 6, 2, False).flops == 3 * 2 * 3 * 3 * (4 + 3) * 6 * 2
-    assert bench.numpy_rnn(7, 3, 4, 2).flops == 3 * 2 * (3 * 3 + 7 * 3) * 4 * 2
-    assert bench.recurrent_members("gru", 4, 3, 6, 2, 3).flops == 3 * (3 * 2 * 3 * 3 * (4 + 3) * 6 * 2)
+    assert bench_models.cnn([2], 5, 4, False, False).flops == 3 * 4 * (conv + 2 * 512 * 5 + 2 * 5 * 10)
+    assert bench_models.recurrent_regressor("lstm", 3, 5, 2).flops == 3 * 2 * 4 * 3 * (2 + 3) * 5 * 2
+    assert bench_models.text_classifier("gru", 50, 4, 3, 6, 2, False).flops == 3 * 2 * 3 * 3 * (4 + 3) * 6 * 2
+    assert bench_models.numpy_char_rnn(7, 3, 4, 2).flops == 3 * 2 * (3 * 3 + 7 * 3) * 4 * 2
+    assert bench_models.recurrent_members("gru", 4, 3, 6, 2, 3).flops == 3 * (3 * 2 * 3 * 3 * (4 + 3) * 6 * 2)
 
 
 def test_workloads_follow_the_params_and_their_thread_counts():
@@ -48,7 +49,7 @@ def test_workloads_follow_the_params_and_their_thread_counts():
 
 
 def test_a_profile_splits_a_step_into_operators():
-    p = bench_profile.profile(bench.cnn([2], 5, 4, False, False))
+    p = bench_profile.profile(bench_models.cnn([2], 5, 4, False, False))
     assert 0 < p["gemm_share"] <= 1 and p["ops_per_step"] > 10 and p["us_per_op"] > 0
     assert 0 < sum(t["share"] for t in p["top"]) <= 1 + 1e-9
     assert "aten::convolution_backward" in {t["op"] for t in p["top"]} | set(bench_profile.GEMM_OPS)
@@ -60,27 +61,32 @@ def test_a_profile_splits_a_step_into_operators():
 def test_batched_members_variant_is_checked_against_torchs_cell():
     """Member 0 of the batched variant equals torch's GRU from the same seed; another member (another seed) does
     not, so the check can fail."""
-    args = ("gru", 50, 4, 3, 6, 2, False)
+    args = ("gru", 50, 4, 3, 6, 2, False, 3)
     name, build, max_diff = bench_profile._variants("text_classifier", args)[1]
     w = build()
     assert "batched" in name and max_diff(w) < 1e-5
-    reference = bench_profile._core_reference("gru", 4, 3, 6, 2)
+    reference = bench_profile._core_reference("gru", 4, 3, 6, 2, 3)
     assert float((w.output()[1] - reference).abs().max()) > 1e-4
     w.step()  # it trains
     assert max_diff(w) > 0
 
 
 def test_run_explains_only_the_families_below_half_their_ceiling(monkeypatch):
-    work = bench.Workload(lambda: None, lambda: None, 10, 100, 1)
+    work = bench_models.Workload(lambda: None, lambda: None, 10, 100, 1)
     monkeypatch.setattr(bench, "workloads", lambda params, threads: [
         ("fast", "fp32", 1, "mlp", (), 2), ("slow", "fp32", 1, "cnn", (), 1)])
-    monkeypatch.setattr("dlps.tools.bench_jobs.at_once", lambda model, args, threads, jobs: [300.0] * jobs)
+    monkeypatch.setattr(bench, "at_once", lambda model, args, threads, jobs, flush: [300.0] * jobs)
     monkeypatch.setattr(bench, "MODELS", {"mlp": lambda: work, "cnn": lambda: work})
     monkeypatch.setattr(bench, "gemm_rates", lambda dtype, n=2048: {"torch.mm": 1000.0})
     speeds = iter([800.0, 300.0])
-    monkeypatch.setattr(bench, "measure", lambda w: {"samples_per_s": 1.0, "flops_per_s": next(speeds),
-                                                     "flops_per_step": 100})
-    monkeypatch.setattr(bench_profile, "explain", lambda model, args, row: {"limit": f"why {model}"})
+
+    def both(build):  # kept as the stages run; flushed twice as fast
+        f = next(speeds)
+        return {False: {"samples_per_s": 1.0, "flops_per_s": f, "flops_per_step": 100},
+                True: {"samples_per_s": 2.0, "flops_per_s": 2 * f, "flops_per_step": 100}}
+
+    monkeypatch.setattr(bench, "measure_flushing", both)
+    monkeypatch.setattr(bench, "explain", lambda model, args, row: {"limit": f"why {model}"})
     monkeypatch.setattr(bench, "dvc_overhead", lambda: {"dvc_repro_noop_s": 1.0, "import_dlps_pipeline_s": 0.1,
                                                         "import_torch_s": 1.0})
     result = bench.run({}, 1, False)
@@ -90,13 +96,71 @@ def test_run_explains_only_the_families_below_half_their_ceiling(monkeypatch):
     assert "limit" not in rows[0] and rows[1]["limit"] == "why cnn"
     assert rows[0]["at_once"] == {"jobs": 2, "flops_per_s": 600.0, "ceiling_flops_per_s": 1000.0,
                                   "fraction_of_ceiling": 0.6} and "at_once" not in rows[1]
+    assert result["flush_denormal"] is False and rows[0]["samples_per_s"] == 1.0  # the rows are as the stages run
+    assert rows[0]["flush_denormal"] == {"samples_per_s_flushed": 2.0, "samples_per_s_kept": 1.0,
+                                         "speedup_flushed": 2.0, "faster": "flushed", "stages": "kept"}
+    assert "| fast | 2 | 1 | ×2.00 | flushed | kept |" in bench.table(result)
+
+
+def test_each_copy_trains_with_subnormals_flushed_or_kept_and_the_process_is_left_as_it_was():
+    import torch
+
+    from dlps import runtime
+
+    if not torch.set_flush_denormal(True):
+        pytest.skip("this CPU cannot flush subnormals")
+    seen = []
+
+    def build():
+        flushed = runtime.FLUSHING
+
+        def step():
+            seen.append((flushed, float(torch.tensor([2.0 ** -1070], dtype=torch.float64) * 1.0) == 0.0))
+
+        return bench_models.Workload(step, lambda: None, 1, 1, 2)
+
+    try:
+        for before in (False, True):
+            runtime.flush_denormal(before)
+            seen.clear()
+            out = bench_models.measure_flushing(build, repeats=2)
+            assert set(out) == {True, False} and all(r["samples_per_s"] > 0 for r in out.values())
+            assert {flushed for flushed, _ in seen} == {True, False}
+            assert all(flushed == zeroed for flushed, zeroed in seen)  # each copy only under its own setting
+            assert runtime.FLUSHING is before
+    finally:
+        runtime.flush_denormal(False)
+
+
+def test_the_bench_modules_import_one_way_and_name_no_experiment():
+    import ast
+
+    from dlps.experiments import NAMES
+
+    tools = ROOT / "dlps/tools"
+    modules = {f"dlps.tools.{f.stem}" for f in tools.glob("bench*.py")}
+    imports = {}
+    for f in tools.glob("bench*.py"):
+        found = set()
+        for node in ast.walk(ast.parse(f.read_text())):  # imports inside functions count
+            if isinstance(node, ast.ImportFrom) and node.module:
+                found |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+            elif isinstance(node, ast.Import):
+                found |= {a.name for a in node.names}
+        imports[f.stem] = {m.rsplit(".", 1)[-1] for m in found & modules}
+    assert imports["bench_models"] == set()
+    for leaf in ("bench_jobs", "bench_profile", "bench_precision"):
+        assert imports[leaf] <= {"bench_models"}, leaf
+    for f in ("bench.py", "bench_profile.py"):
+        text = (tools / f).read_text()
+        assert not [n for n in NAMES if re.search(rf"\b{n}\b", text)], f
 
 
 @pytest.mark.slow
 def test_jobs_at_once_run_in_their_own_processes():
     from dlps.tools.bench_jobs import at_once
 
-    rates = at_once("mlp", ([8, 4, 2], 3, False), 1, 2)
+    rates = at_once("mlp", ([8, 4, 2], 3, False), 1, 2, True)
     assert len(rates) == 2 and all(r > 0 for r in rates)
 
 

@@ -77,6 +77,17 @@ def test_no_module_outside_the_experiment_folders_lists_experiments():
         assert len(named) < 3, f"{rel} names {named}: derive the list from dlps.experiments instead"
 
 
+def test_no_experiment_module_imports_the_jobs():
+    """The jobs call the experiments, never the reverse (imports inside functions count)."""
+    import ast
+
+    for path in sorted((ROOT / "dlps/experiments").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([node.module or ""] if isinstance(node, ast.ImportFrom) else
+                     [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            assert not [n for n in names if n == "dlps.jobs" or n.startswith("dlps.jobs.")], path.relative_to(ROOT)
+
+
 def test_defaults_and_unknown_parts():
     from types import SimpleNamespace
 

@@ -40,6 +40,7 @@ BAD = [  # (key path changed, new value, text the message must contain)
     ("device", "tpu", "device: got 'tpu'; allowed: one of auto, cpu, cuda, mps"),
     ("threads", -1, "threads: got -1"),
     ("threads", 1.5, "threads: got 1.5"),
+    ("flush_denormal", "yes", "flush_denormal: got 'yes'"),
     ("data.datasets", ["mnist", "imagenet"], "data.datasets[1]: got 'imagenet'"),
     ("data.datasets", [], "data.datasets: got []"),
     ("data.retries", True, "data.retries: got True"),

@@ -70,3 +70,72 @@ def test_workers_zero_is_one_per_core_on_the_cpu_and_one_on_an_accelerator(monke
     assert workers_for({"workers": 0}, "cpu") == (os.cpu_count() or 1)
     monkeypatch.setattr("dlps.runtime.pick_device", lambda setting: "cuda")
     assert workers_for({"workers": 0}, "auto") == 1
+
+
+SUBNORMAL = 2.0 ** -1070  # a float64 below the smallest normal (2^-1022)
+
+
+def _flushes() -> tuple[bool, bool]:
+    """Whether this thread's torch and NumPy arithmetic turn a subnormal product into zero."""
+    import numpy as np
+
+    return (float(torch.tensor([SUBNORMAL], dtype=torch.float64) * 1.0) == 0.0,
+            float((np.array([SUBNORMAL]) * 1.0)[0]) == 0.0)
+
+
+@pytest.fixture
+def restore_flushing():
+    before = runtime.FLUSHING
+    yield
+    torch.set_flush_denormal(False)
+    runtime.FLUSHING = before
+
+
+def test_flush_denormal_covers_torch_and_numpy_and_is_recorded(restore_flushing, tmp_path):
+    import json
+
+    from dlps.timing import timed
+
+    if not runtime.flush_denormal(True):
+        pytest.skip("this CPU cannot flush subnormals")
+    assert _flushes() == (True, True)  # the MXCSR is the thread's, NumPy's arithmetic included
+    with timed(tmp_path / "t.json", "train_x"):
+        pass
+    assert json.loads((tmp_path / "t.json").read_text())["flush_denormal"] is True
+    assert runtime.flush_denormal(False) is False and _flushes() == (False, False)
+
+
+def test_every_job_process_of_a_torch_stage_flushes_as_params_say(restore_flushing):
+    from dlps.jobs.train import Context
+
+    if not torch.set_flush_denormal(False) or not torch.set_flush_denormal(True):
+        pytest.skip("this CPU cannot flush subnormals")
+    torch.set_flush_denormal(False)
+    Context({"flush_denormal": True, "device": "cpu", "threads": 1}).set_up_process()
+    assert _flushes() == (True, True) and runtime.FLUSHING is True
+    Context({"flush_denormal": True, "device": "cpu", "threads": 1}, torch=False).set_up_process()
+    assert runtime.FLUSHING is True  # a NumPy-only experiment leaves the process as it is
+    Context({"flush_denormal": False, "device": "cpu", "threads": 1}).runtime()
+    assert _flushes() == (False, False) and runtime.FLUSHING is False
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_a_job_sets_up_its_process_before_it_trains_whatever_it_trains(restore_flushing, monkeypatch, batched):
+    """A worker that ran a torch job and then a TF-IDF one (no runtime()) must flush like every other."""
+    from types import SimpleNamespace
+
+    from dlps.experiments.contract import Train
+    from dlps.jobs import train as jobs
+
+    if not torch.set_flush_denormal(True):
+        pytest.skip("this CPU cannot flush subnormals")
+    seen = []
+    one = lambda cfg, variant, seeds, ctx: seen.append(_flushes()) or {}  # noqa: E731
+    group = lambda cfg, variants, seeds, ctx: seen.append(_flushes()) or {}  # noqa: E731
+    fake = Train(train=one, groups=(lambda cfg, vs: [(vs, [0])]) if batched else None,
+                 train_group=group if batched else None)
+    monkeypatch.setattr("dlps.experiments.load", lambda name: SimpleNamespace(train=fake))
+    ctx = jobs.Context({"flush_denormal": True, "device": "cpu", "threads": 1, "x": {}})
+    torch.set_flush_denormal(False)
+    jobs._train_job("x", ["v"], [0], ctx, (1, 1))
+    assert seen == [(True, True)]

@@ -77,6 +77,48 @@ def test_linear_rnn_decays_at_exactly_log_rho(rho):
     assert curve[40] - curve[0] == pytest.approx(40 * math.log10(rho), abs=1e-8)
 
 
+@pytest.fixture
+def flushing():
+    """Sets whether this process flushes subnormals (flush_denormal), and restores it afterwards."""
+    if not torch.set_flush_denormal(False) or not torch.set_flush_denormal(True):
+        pytest.skip("this CPU cannot flush subnormals")
+    yield torch.set_flush_denormal
+    torch.set_flush_denormal(False)
+
+
+def _both(flushing, fn):
+    """fn() with subnormals flushed to zero, and with them kept."""
+    out = []
+    for on in (True, False):
+        flushing(on)
+        out.append(fn())
+    return out
+
+
+def test_gradient_profiles_stay_exact_through_and_below_the_subnormal_range_flushed_or_not(flushing):
+    # W_hh = 0.01·Q: each step back divides every example's gradient norm by exactly 100, so 200 steps reach 1e-400,
+    # below the smallest subnormal double (5e-324); a plain backward pass would lose it there, flushed or not
+    torch.manual_seed(1)
+    cell, head = LinearRNNCell(2, 8).double(), torch.nn.Linear(8, 1).double()
+    with torch.no_grad():
+        cell.weight_hh.copy_(0.01 * exp.orthogonal(8, seed=1))
+    x, y = torch.rand(6, 200, 2, dtype=torch.float64), torch.rand(6, dtype=torch.float64)
+    on, off = _both(flushing, lambda: exp.grad_norms(cell, head, x, y)[0])
+    np.testing.assert_array_equal(on, off)
+    assert on[-1] < math.log10(5e-324) - 50
+    np.testing.assert_allclose(np.diff(on), -2.0, atol=1e-9)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_vanishing_gradient_measurements_do_not_depend_on_flushing_subnormals(flushing, cell):
+    cfg = TINY | {"lengths": [200]}
+    data = exp.probe(cfg, 0, 200)
+    on, off = _both(flushing, lambda: exp.measure(exp.build(cell, 0.5, cfg["hidden"], 0), data, cfg["early_steps"]))
+    assert on.keys() == off.keys()
+    for k in on:
+        np.testing.assert_array_equal(on[k], off[k])
+
+
 def test_tanh_rnn_rate_is_below_log_rho_and_near_the_mean_field_prediction():
     model = exp.build("rnn", 0.9, 16, seed=0)
     m = exp.measure(model, exp.probe(TINY, 0, 40), early_steps=2)

@@ -55,7 +55,8 @@ class Spec:
                               "params keys only judging reads (α, margins, bars): never a train stage's param")
     metrics: tuple = _attr("METRICS", KEYS, "per-seed numbers summarised over seeds for every variant")
     datasets: tuple = _attr("DATASETS", KEYS, "prepared datasets it trains on (train stage deps)")
-    torch: bool = _attr("TORCH", bool, "it uses the torch device set-up, so `device` and `threads` are train params")
+    torch: bool = _attr("TORCH", bool, "it uses the torch device set-up, so `device`, `threads` and "
+                        "`flush_denormal` are train params")
     check: Callable | None = _attr("check", (FunctionType, NoneType),
                                    "check(cfg) raises ParamError on a rule across keys", None)
     timings: tuple = _attr("TIMINGS", KEYS, "per-seed wall-clock keys (and their `_<suffix>` forms), kept out of "
@@ -128,8 +129,10 @@ class Cost:
     job_cost: Callable | None = _attr("job_cost", (FunctionType, NoneType), "job_cost(cfg, variant) -> one "
                                       "(variant, seed) job's expected relative time: parallel workers start the "
                                       "costliest first", None)
-    precision_check: Callable | None = _attr("precision_check", (FunctionType, NoneType), "precision_check(params) "
-                                             "-> its fp32-vs-bf16 comparison, or None", None)
+    precision_reference: Callable | None = _attr("precision_reference", (FunctionType, NoneType),
+                                                 "precision_reference(cfg) -> {'variant', 'fp32': params overrides of "
+                                                 "the fp32 reference, 'metrics'} the bench trains in fp32 and in its "
+                                                 "precision, or None", None)
 
 
 @dataclass(frozen=True)

@@ -19,15 +19,31 @@ class Context:
     params: dict
     threads: int = 0  # an experiment's own `threads` (tiny models run best on one); 0 = the shared setting
     data: Path = PREPARED
+    torch: bool = True  # its jobs run torch (spec.torch): each of their processes gets the shared flush_denormal
     _runtimes: dict = field(default_factory=dict, repr=False)
 
+    def set_up_process(self) -> None:
+        """What every process that runs this stage's jobs sets before any of them, whatever the job: a worker that
+        trained a torch model and then fits a NumPy/scikit-learn baseline must not differ from one that did not."""
+        if self.flush is not None:
+            from dlps.runtime import flush_denormal
+
+            flush_denormal(self.flush)
+
+    @property
+    def flush(self) -> bool | None:
+        """params' flush_denormal for a torch experiment; None (leave the process as it is) otherwise, and in the
+        partial params of tests."""
+        return self.params.get("flush_denormal") if self.torch else None
+
     def runtime(self, precision: str = "fp32", key: str = "precision"):
-        """The device set-up (threads, deterministic kernels, device, a precision the device has), made once."""
+        """The device set-up (subnormal flushing, threads, deterministic kernels, device, a precision the device
+        has), made once."""
         if precision not in self._runtimes:
             from dlps.runtime import setup
 
             self._runtimes[precision] = setup(self.params["device"], self.threads or self.params["threads"],
-                                              precision, key)
+                                              precision, key, self.flush)
         return self._runtimes[precision]
 
     @property
@@ -54,6 +70,7 @@ def _train_job(name: str, variants: list[str], seeds: list[int], ctx: Context, j
     a worker."""
     from dlps.experiments import load
 
+    ctx.set_up_process()
     label = f"{name} {'+'.join(variants)} seed{'s' * (len(seeds) > 1)} {','.join(map(str, seeds))}"
     with progress.task(label, total=len(variants) * len(seeds), unit="run", job=job) as bar:
         result = load(name).train.run(ctx.params[name], variants, seeds, ctx)
@@ -136,7 +153,8 @@ def train(params: dict, name: str, variant: str | None = None) -> None:
     if variant is not None and variant not in variants:
         raise ParamError(f"{name} variant: got {variant!r}; allowed: one of {', '.join(variants)} (from params.yaml)")
     variants = [variant] if variant is not None else variants
-    ctx = Context(params, threads=cfg.get("threads", 0))
+    ctx = Context(params, threads=cfg.get("threads", 0), torch=exp.spec.torch)
+    ctx.set_up_process()  # in this process too: it may run jobs itself, and its timing record names the setting
     split = exp.train.jobs(cfg, variants)
     jobs = [(name, vs, ss, ctx, (i, len(split))) for i, (vs, ss) in enumerate(split, 1)]
     ids = [{"variants": vs, "seeds": ss} for vs, ss in split]

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 HALF = 0.5  # the bar: a family below half its matmul ceiling gets a profile and its variants measured
-BATCHED_SEEDS = 3  # seeds in the batched variant: the sentiment experiment's seed count
 
 # Operators whose self time is arithmetic in matrix products or convolutions (the ceiling's kind of work).
 GEMM_OPS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::mkldnn_convolution",
@@ -46,15 +45,15 @@ def limit(p: dict) -> str:
             f"other operators ({calls}): neither dominates, both limit it")
 
 
-def _core_reference(kind: str, embed: int, hidden: int, length: int, batch: int):
+def _core_reference(kind: str, embed: int, hidden: int, length: int, batch: int, seeds: int):
     """Member 0 of the batched variant (bench.recurrent_members) as its own model: torch's LSTM/GRU from the same
     seed, on the same inputs."""
     import torch
 
     from dlps.models.cells import SequenceRegressor
-    from dlps.tools.bench import member_inputs
+    from dlps.tools.bench_models import member_inputs
 
-    x = member_inputs(BATCHED_SEEDS, embed, length, batch)[0][0]
+    x = member_inputs(seeds, embed, length, batch)[0][0]
     torch.manual_seed(0)
     model = SequenceRegressor(kind, hidden, input_size=embed)
     with torch.no_grad():
@@ -64,7 +63,7 @@ def _core_reference(kind: str, embed: int, hidden: int, length: int, batch: int)
 def _variants(model: str, args: tuple) -> list[tuple[str, object, object]]:
     """(name, build, diff) for the variants of a family: build() gives the variant's Workload, diff(w) the largest
     absolute difference of its outputs from eager's at the same initial weights and inputs."""
-    from dlps.tools import bench
+    from dlps.tools import bench_models as bench
 
     def against(eager):
         return lambda w: float((w.output() - eager().output()).abs().max())
@@ -80,12 +79,13 @@ def _variants(model: str, args: tuple) -> list[tuple[str, object, object]]:
             out.insert(0, ("channels_last", lambda: bench.cnn(channels, hidden, batch, bf16, True), eager))
         return out
     if model == "text_classifier":
-        kind, _, embed, hidden, length, batch, _ = args
+        kind, _, embed, hidden, length, batch, _, seeds = args
         return [("torch.compile (inductor)", lambda: bench.text_classifier(*args, compiled=True),
                  against(lambda: bench.text_classifier(*args))),
-                (f"{BATCHED_SEEDS} seeds as one batched model (from-scratch cells, bmm; recurrent core only)",
-                 lambda: bench.recurrent_members(kind, embed, hidden, length, batch, BATCHED_SEEDS),
-                 lambda w: float((w.output()[0] - _core_reference(kind, embed, hidden, length, batch)).abs().max()))]
+                (f"{seeds} seeds as one batched model (from-scratch cells, bmm; recurrent core only)",
+                 lambda: bench.recurrent_members(kind, embed, hidden, length, batch, seeds),
+                 lambda w: float((w.output()[0] - _core_reference(kind, embed, hidden, length, batch, seeds))
+                                 .abs().max()))]
     if model == "recurrent_members":  # per-op overhead limits them: fusing each step's elementwise work may pay
         return [("torch.compile (inductor)", lambda: bench.recurrent_members(*args, compiled=True),
                  against(lambda: bench.recurrent_members(*args)))]
@@ -95,11 +95,12 @@ def _variants(model: str, args: tuple) -> list[tuple[str, object, object]]:
 def explain(model: str, args: tuple, row: dict) -> dict:
     """For a workload below HALF of its ceiling: its profile, what limits it, and each variant's speed (relative
     to the eager row, per seed-sample), equality to eager and repeatability."""
-    from dlps.tools import bench
+    from dlps.tools import bench_models as bench
 
-    if model == "numpy_rnn":
+    w = bench.MODELS[model](*args)
+    if not w.torch:  # torch.profiler sees nothing of a NumPy step
         return {}
-    p = profile(bench.MODELS[model](*args))
+    p = profile(w)
     variants = []
     for name, build, max_diff in _variants(model, args):
         try:

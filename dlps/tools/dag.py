@@ -110,7 +110,7 @@ def train_stage(params: dict, name: str) -> dict:
         outs = ([f"metrics/runs/{name}/{item}.json", f"metrics/timing/runs/{name}/{item}.json"]
                 + [f"{c}/{item}.csv" for c in curves] + [f"metrics/timing/train_{name}-{item}.json"])
     stage["deps"] = deps
-    stage["params"] = keys + (["device", "threads"] if spec.torch else [])
+    stage["params"] = keys + (["device", "threads", "flush_denormal"] if spec.torch else [])
     stage["outs"] = [_out(o) for o in outs]
     return stage
 

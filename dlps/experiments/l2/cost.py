@@ -1,8 +1,9 @@
-"""The l2 experiment's cost: its training FLOPs for the roofline, its CNN for the bench, and the bench's fp32-vs-bf16
-check of that CNN (neither the spec nor the training imports this module, so no train stage depends on it)."""
+"""The l2 experiment's cost: its training FLOPs for the roofline, its CNN for the bench, and what the bench's
+fp32-vs-bf16 check trains (neither the spec nor the training imports this module, so no train stage depends on it)."""
 
 from __future__ import annotations
 
+from dlps.experiments.l2.spec import variants
 from dlps.models.flops import cnn_forward, image_training
 
 
@@ -23,30 +24,10 @@ def bench_workloads(cfg: dict, threads: int) -> list[tuple]:
     return rows
 
 
-def precision_check(params: dict) -> dict | None:
-    """The CNN at λ = 0 over its seeds, trained in fp32 and in the precision the experiment uses (with its
-    channels_last setting), paired by seed (same split, initial weights and batch order): is the accuracy
-    difference within the seeds' noise? None when l2 already runs in fp32."""
-    from dlps import stats
-    from dlps.experiments.l2.train import run_seed
-    from dlps.jobs.train import Context
-    from dlps.models.training import train_per_seed
-
-    cfg = params["l2"]
-    low = cfg["precision"]
-    if low == "fp32":
+def precision_reference(cfg: dict) -> dict | None:
+    """What the bench's precision check trains (dlps/tools/bench_precision.py): the CNN at λ = 0 in fp32 without
+    channels_last, against the precision (and layout) the experiment uses; None when it already runs in fp32."""
+    if cfg["precision"] == "fp32":
         return None
-    seeds, ctx = cfg["seeds"], Context(params)
-
-    def runs_at(c: dict) -> list[dict]:
-        rt = ctx.runtime(c["precision"], key="l2.precision")
-        return train_per_seed(ctx, "cifar10", c, seeds, "l2",
-                              lambda data, seed: run_seed(c, 0.0, data, seed, rt))["runs"]
-
-    runs = {"fp32": runs_at(cfg | {"precision": "fp32", "channels_last": False}), low: runs_at(cfg)}
-    out = {"experiment": "l2", "lam": 0.0, "seeds": seeds, "precision": low}
-    for metric in ("val_acc", "test_acc"):
-        lo, ref = ([r[metric] for r in runs[k]] for k in (low, "fp32"))
-        out[metric] = {"fp32": stats.summarize(ref), "bf16": stats.summarize(lo),
-                       "bf16_minus_fp32": stats.paired_test(lo, ref) if len(seeds) > 1 else None}
-    return out
+    return {"variant": next(v for v in variants(cfg) if float(v) == 0),
+            "fp32": {"precision": "fp32", "channels_last": False}, "metrics": ("val_acc", "test_acc")}

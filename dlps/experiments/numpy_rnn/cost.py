@@ -15,5 +15,5 @@ def train_flops(cfg: dict, runs: dict, vocab: int = VOCAB) -> float:
 
 def bench_workloads(cfg: dict, threads: int) -> list[tuple]:
     return [(f"NumPy char-RNN vocab {VOCAB}, hidden {cfg['hidden']}, length {cfg['seq_len']}, batch {cfg['batch']} "
-             "(numpy_rnn)", "fp32", cfg["threads"] or threads, "numpy_rnn", (VOCAB, cfg["hidden"], cfg["seq_len"],
+             "(numpy_rnn)", "fp32", cfg["threads"] or threads, "numpy_char_rnn", (VOCAB, cfg["hidden"], cfg["seq_len"],
                                                                              cfg["batch"]))]

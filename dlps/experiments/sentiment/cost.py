@@ -44,5 +44,5 @@ def bench_workloads(cfg: dict, threads: int) -> list[tuple]:
     return [(f"{kind.upper()} embed {cfg['embed_dim']}, hidden {cfg['hidden']}, length {cfg['max_len']}, batch "
              f"{cfg['batch_size']} (sentiment)", cfg["precision"], one, "text_classifier",
              (kind, cfg["vocab_size"], cfg["embed_dim"], cfg["hidden"], cfg["max_len"], cfg["batch_size"],
-              cfg["precision"] == "bf16"))
+              cfg["precision"] == "bf16", len(cfg["seeds"])))
             for kind in ("lstm", "gru")]

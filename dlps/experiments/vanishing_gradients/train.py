@@ -63,31 +63,58 @@ def model_kind(model) -> str:
 
 # ---- measurement --------------------------------------------------------------------------------------------
 
-def unroll(cell, x):
-    """Run the cell over x (B, T, D); return the states [h_0, h_1, ..., h_T] (h_0 a zero leaf needing grad)."""
+def unroll(cell, x) -> list[tuple[tuple, tuple]]:
+    """Run the cell over x (B, T, D) one step at a time: per step, its input state (fresh leaves needing grad, h
+    first) and its output state, so the gradient can be carried back one step at a time."""
     state = cell.init_state(x.shape[0], x)
-    state = (state[0].requires_grad_(True),) + state[1:]
-    hs = [state[0]]
-    for xi in cell.input_proj(x).unbind(1):
-        state = cell.step(xi, state)
-        hs.append(state[0])
-    return hs
+    steps = []
+    for xi in cell.input_proj(x).detach().unbind(1):  # the gradient wanted is the state's, not the weights'
+        before = tuple(s.detach().requires_grad_(True) for s in state)
+        state = cell.step(xi, before)
+        steps.append((before, state))
+    return steps
+
+
+def _rescaled(grads: tuple, log2_scale):
+    """Each example's gradient (every state part) divided by the power of two nearest its largest entry, and the
+    exponents added to its running log2 scale. Dividing by a power of two changes no bit of a normal float."""
+    import torch
+
+    top = torch.stack([g.abs().amax(dim=1) for g in grads]).amax(dim=0)
+    _, exponent = torch.frexp(top)
+    exponent = torch.where(top > 0, exponent, 0).to(grads[0].dtype)
+    return tuple(torch.ldexp(g, -exponent[:, None]) for g in grads), log2_scale + exponent
 
 
 def grad_norms(cell, head, x, y) -> tuple[np.ndarray, list]:
-    """log10 of the batch-mean ‖∂L_i/∂h_t‖ by distance d = T - t from the loss (d = 0..T), and the states.
+    """log10 of the batch-mean ‖∂L_i/∂h_t‖ by distance d = T - t from the loss (d = 0..T), and the states h_0..h_T.
 
     L_i = (head(h_T) - y_i)² is each sequence's own loss; summing them keeps every example's gradient unscaled
-    (examples do not interact, so ∂ΣL/∂h_t of example i is ∂L_i/∂h_t).
+    (examples do not interact, so ∂ΣL/∂h_t of example i is ∂L_i/∂h_t). The gradient is carried back one step at a
+    time, each example's kept near 1 by a power-of-two scale whose exponents add up in log space: the product of T
+    Jacobians may decay far below the smallest double, or into the subnormal range that a process flushing
+    subnormals (flush_denormal) would zero, yet every value here is what an exact backward pass gives.
     """
     import torch
 
-    hs = unroll(cell, x)
-    loss = ((head(hs[-1]).squeeze(-1) - y) ** 2).sum()
-    grads = torch.autograd.grad(loss, hs)
-    norms = torch.stack([g.norm(dim=1).mean() for g in grads]).flip(0)
-    tiny = np.finfo(np.float64).tiny  # keep log10 finite even if a norm underflows
-    return np.log10(np.maximum(norms.detach().numpy(), tiny)), [h.detach() for h in hs]
+    steps = unroll(cell, x)
+    last = steps[-1][1]
+    loss = ((head(last[0]).squeeze(-1) - y) ** 2).sum()
+    # the loss reads h_T only: c_T's own gradient (an LSTM's) is zero, its share through h_T comes in the step
+    grads = (torch.autograd.grad(loss, last[0])[0], *(torch.zeros_like(s) for s in last[1:]))
+    grads, log2_scale = _rescaled(grads, torch.zeros(x.shape[0], dtype=torch.float64))
+    log2_norms = [torch.log2(grads[0].norm(dim=1)) + log2_scale]  # per distance d, each example's log2 ‖∂L_i/∂h_t‖
+    for before, after in reversed(steps):
+        grads = torch.autograd.grad(after, before, grads, allow_unused=True)
+        grads = tuple(torch.zeros_like(s) if g is None else g for g, s in zip(grads, before))
+        grads, log2_scale = _rescaled(grads, log2_scale)
+        log2_norms.append(torch.log2(grads[0].norm(dim=1)) + log2_scale)
+    per_example = torch.stack(log2_norms) * math.log(2)  # ln ‖∂L_i/∂h_t‖, (T + 1, B)
+    log10_mean = (torch.logsumexp(per_example, dim=1) - math.log(x.shape[0])) / math.log(10)
+    curve = log10_mean.numpy()
+    curve[curve == -np.inf] = math.log10(np.finfo(np.float64).tiny)  # every example's gradient exactly zero
+    hs = [steps[0][0][0].detach()] + [after[0].detach() for _, after in steps]
+    return curve, hs
 
 
 def rate(log10_norms: np.ndarray, distances: np.ndarray) -> float:
