@@ -14,8 +14,9 @@ from scipy import stats
 
 from dlps.experiments.sentiment.spec import (BASELINE, CORRECT_KEY, SAME_TEXT, TEST_SCORED, TFIDF, recurrent,
                                              unpack_correct)
-from dlps.fmt import fmt, fmt_p
-from dlps.verdicts import INCONCLUSIVE, SHOWN, check, ci_label, difference, finding, rate, rates_paired
+from dlps.estimate import estimate, p_clause
+from dlps.fmt import fmt
+from dlps.verdicts import SHOWN, check, ci_label, difference, finding, not_run, rate, rates_paired
 
 ONE_SEED = ("One training seed: the interval covers the sampling of test reviews only, not the variance between "
             "training seeds.")
@@ -64,6 +65,12 @@ def _minus_pp(runs: dict, a: str | None, b: str) -> float | None:
     return 100 * (_mean(runs[a], "test_acc") - _mean(runs[b], "test_acc")) if a else None
 
 
+def best_recurrent(runs: dict) -> str | None:
+    """The recurrent model with the highest mean validation accuracy (None if none ran): the one selection."""
+    neural = recurrent(runs)
+    return max(neural, key=lambda v: _mean(runs[v], "val_acc")) if neural else None
+
+
 def analyze(cfg: dict, runs: dict[str, list[dict]], paired) -> dict:
     """The model chosen on mean validation accuracy; the _pairs by per-seed exact McNemar counts on the test
     reviews, and with >= 2 seeds by paired t-tests of test accuracy over seeds."""
@@ -77,7 +84,7 @@ def analyze(cfg: dict, runs: dict[str, list[dict]], paired) -> dict:
                                                   "test": "exact McNemar (two-sided)", "per_seed": per_seed}
         if len(cfg["seeds"]) >= 2:
             comparisons[f"test_acc_{a}_vs_{b}"] = paired(a, b, "test_acc", "t")
-    best = max(neural, key=lambda v: _mean(runs[v], "val_acc")) if neural else None
+    best = best_recurrent(runs)
     derived = {"chosen_model": chosen, "chosen_test_acc": _mean(runs[chosen], "test_acc"), "best_neural": best,
                "best_neural_minus_tfidf_pp": _minus_pp(runs, best, BASELINE),
                f"best_neural_minus_{SAME_TEXT}_pp": _minus_pp(runs, best, SAME_TEXT),
@@ -117,12 +124,17 @@ def _rate_record(runs: list[dict], bar: float, alpha: float, model: str) -> dict
         return next(iter(per_seed.values()))
     over = difference([r["test_acc"] - bar for r in runs], expect="greater", alpha=alpha, test="t",
                       extra_var=test_sampling_var(runs), what=f"{model} test accuracy − {bar:g}")
-    return over | {"per_seed": {k: {f: p[f] for f in ("effect", "ci95_low", "ci95_high", "n")}
+    return over | {"per_seed": {k: {f: p[f] for f in ("effect", "ci_low", "ci_high", "n")}
                                 for k, p in per_seed.items()}}
 
 
 def _pct(x: float, digits: int = 4) -> str:
     return f"{fmt(100 * x, digits)}%"
+
+
+REACHES = dict(shown="The interval lies above the bar: it reaches it.",
+               refuted="The interval lies entirely below the bar: it does not reach it.",
+               inconclusive="The interval straddles the bar: the data cannot tell whether it reaches it.")
 
 
 def _bar_text(model: str, runs: list[dict], rec: dict, bar: float) -> str:
@@ -133,37 +145,24 @@ def _bar_text(model: str, runs: list[dict], rec: dict, bar: float) -> str:
         boot = (f"; bootstrap [{_pct(r['test_acc_boot_low'])}, {_pct(r['test_acc_boot_high'])}]"
                 if "test_acc_boot_low" in r else "")
         seeds.append(f"seed {r['seed']}: {_pct(p['effect'])} of {p['n']:,} test reviews, exact {ci_label(rec)} interval "
-                     f"[{_pct(p['ci95_low'])}, {_pct(p['ci95_high'])}]{boot}")
-    head = f"{model} test accuracy, " + "; ".join(seeds) + f", against the {_pct(bar, 3)} bar. "
+                     f"[{_pct(p['ci_low'])}, {_pct(p['ci_high'])}]{boot}")
+    head = f"{model} test accuracy, " + "; ".join(seeds) + f", against the {_pct(bar, 3)} bar."
     if len(runs) >= 2:
-        head += (f"Over {rec['n']} training seeds, mean minus bar {fmt(100 * rec['effect'])} pp [{ci_label(rec)} interval "
-                 f"{fmt(100 * rec['ci95_low'])}, {fmt(100 * rec['ci95_high'])}] (one-sided t-test, df "
-                 f"{rec['n'] - 1}, whose standard error adds the test reviews' sampling variance to the spread "
-                 f"between seeds; {fmt_p(rec['p_value'])}). ")
-        verdict = {"shown": "The interval lies above the bar: it reaches it.",
-                   "refuted": "The interval lies entirely below the bar: it does not reach it.",
-                   "inconclusive": "The interval straddles the bar: the data cannot tell whether it reaches it."}
-        return head + verdict[rec["verdict"]]
-    head += (f"(One-sided exact binomial {fmt_p(rec['p_value'])}; the interval clears the bar exactly when p < "
-             f"α = {fmt(rec['alpha'])}.) ")
-    verdict = {"shown": "The interval lies above the bar: it reaches it.",
-               "refuted": "The interval lies entirely below the bar: it does not reach it.",
-               "inconclusive": "The interval straddles the bar: the data cannot tell whether it reaches it."}
-    return head + verdict[rec["verdict"]] + " " + ONE_SEED
-
-
-def _not_run(rule: str, alpha: float) -> dict:
-    return {"verdict": INCONCLUSIVE, "rule": rule, "alpha": alpha, "effect": None, "ci95_low": None,
-            "ci95_high": None, "n": 0, "p_value": None}
+        return head + (f" Over {rec['n']} training seeds, mean minus bar {estimate(rec, scale=100, unit=' pp')}, df "
+                       f"{rec['n'] - 1}, its standard error adding the test reviews' sampling variance to the spread "
+                       "between seeds.")
+    return head + f" ({p_clause(rec)}; the interval clears the bar exactly when p < α = {fmt(rec['alpha'])}.)"
 
 
 def _bar_finding(fid: str, model: str, claim: str, cfg: dict, runs: dict, bar: float) -> dict:
     if model not in runs:
-        return finding(fid, claim, _not_run(f"not run: {model} is not in sentiment.models", cfg["alpha"]),
+        return finding(fid, claim, not_run(f"not run: {model} is not in sentiment.models", cfg["alpha"]),
                        f"{model} is not in sentiment.models, so the claim is not tested.", primary=True)
     rec = _rate_record(runs[model], bar, cfg["alpha"], model)
-    unit = "%" if rec.get("test") == "exact binomial" else "pp"  # a rate, or (over seeds) accuracy − bar
-    return finding(fid, claim, rec, _bar_text(model, runs[model], rec, bar), primary=True, scale=100, unit=unit)
+    unit = "%" if "per_seed" not in rec else "pp"  # a rate, or (over seeds) accuracy − bar
+    one = "" if "per_seed" in rec else " " + ONE_SEED
+    return finding(fid, claim, rec, _bar_text(model, runs[model], rec, bar), primary=True, scale=100, unit=unit,
+                   compared={"model": model, "bar": bar}, **{k: t + one for k, t in REACHES.items()})
 
 
 def _mcnemar(a_row: dict, b_row: dict, alpha: float, what: str) -> dict:
@@ -195,13 +194,13 @@ def _beside(runs: dict, best: str) -> str:
 
 def _versus_finding(cfg: dict, m: dict, runs: dict, base: str, fid: str, primary: bool) -> dict | None:
     """The best recurrent model (chosen on validation) against TF-IDF variant `base` on the shared test reviews."""
-    best, alpha = m["derived"]["best_neural"], cfg["alpha"]
+    best, alpha = best_recurrent(runs), cfg["alpha"]
     if best is None:
         return None
     claim = _versus_claim(cfg, best, base)
     what = f"{best} vs {base}"
     if any(_correct(r) is None for r in runs[best] + runs[base]):
-        rec = _not_run(f"exact McNemar test of {what} on the test reviews: not run, the runs lack per-review "
+        rec = not_run(f"exact McNemar test of {what} on the test reviews: not run, the runs lack per-review "
                        f"correctness ({CORRECT_KEY}); re-run `dvc repro train_sentiment`", alpha)
         return finding(fid, claim, rec, "The runs were stored without which test reviews each model got right, so "
                        "the paired test cannot be made: inconclusive.", primary=primary, scale=100, unit="pp")
@@ -212,26 +211,21 @@ def _versus_finding(cfg: dict, m: dict, runs: dict, base: str, fid: str, primary
                          what=f"{best} − {base} test accuracy")
     else:
         rec = next(iter(per_seed.values()))
-    seeds = []
-    for key, p in per_seed.items():
-        b, c = p["discordant"]
-        seeds.append(f"{key}: {fmt(100 * p['effect'])} pp [{fmt(100 * p['ci95_low'])}, {fmt(100 * p['ci95_high'])}]; "
-                     f"{best} alone right on {b:,} reviews, {base} alone on {c:,} (one-sided "
-                     f"{fmt_p(p['p_expected'])}, opposite {fmt_p(p['p_opposite'])})")
+    seeds = [f"{key}: {fmt(100 * p['effect'])} pp [{fmt(100 * p['ci_low'])}, {fmt(100 * p['ci_high'])}]; {best} alone "
+             f"right on {p['discordant'][0]:,} reviews, {base} alone on {p['discordant'][1]:,} "
+             f"({p_clause(p, ('p_expected', 'p_opposite'))})" for key, p in per_seed.items()]
     text_of = f"TF-IDF on {_tokens(cfg)}" if base == SAME_TEXT else "TF-IDF on whole reviews"
     text = (f"{best} (chosen on validation accuracy) minus {text_of} ({base}): test accuracy on the shared test "
-            f"reviews, per seed by the exact McNemar test at α = {alpha}: " + "; ".join(seeds) + ". ")
+            f"reviews, per seed by the exact McNemar test at α = {alpha}: " + "; ".join(seeds) + ".")
     if len(per_seed) >= 2:
-        text += (f"The rule, over {rec['n']} training seeds: mean difference {fmt(100 * rec['effect'])} pp "
-                 f"[{ci_label(rec)} interval {fmt(100 * rec['ci95_low'])}, {fmt(100 * rec['ci95_high'])}] (one-sided paired t-test, "
+        text += (f" The rule, over {rec['n']} training seeds: mean difference {estimate(rec, scale=100, unit=' pp')}, "
                  f"df {rec['n'] - 1}, its standard error adding the per-review sampling variance of the difference "
-                 f"to the spread between seeds; {fmt_p(rec['p_value'])}). ")
-    text += {"shown": f"{best} is significantly more accurate than {base}.",
-             "refuted": f"{base} is significantly more accurate than {best}: the claim is refuted.",
-             "inconclusive": f"Neither is shown to be more accurate at α = {alpha}."}[rec["verdict"]]
-    text += _beside(runs, best) if base == SAME_TEXT else ""
-    text += " " + ONE_SEED if len(per_seed) < 2 else ""
-    return finding(fid, claim, rec, text, primary=primary, scale=100, unit="pp")
+                 "to the spread between seeds.")
+    after = (_beside(runs, best) if base == SAME_TEXT else "") + (" " + ONE_SEED if len(per_seed) < 2 else "")
+    return finding(fid, claim, rec, text, primary=primary, scale=100, unit="pp", compared={"best": best, "tfidf": base},
+                   shown=f"{best} is significantly more accurate than {base}.{after}",
+                   refuted=f"{base} is significantly more accurate than {best}: the claim is refuted.{after}",
+                   inconclusive=f"Neither is shown to be more accurate at α = {alpha}.{after}")
 
 
 def _check_record(values: list[float], what: str, over: str) -> dict:
@@ -242,7 +236,7 @@ def _check_record(values: list[float], what: str, over: str) -> dict:
 
 
 def _not_recorded(fid: str, claim: str, key: str) -> dict:
-    rec = _not_run(f"deterministic check: not run, the runs lack {key}; re-run `dvc repro train_sentiment`", None)
+    rec = not_run(f"deterministic check: not run, the runs lack {key}; re-run `dvc repro train_sentiment`", None)
     return finding(fid, claim, rec, f"The runs were stored without {key}, so the check cannot be made: inconclusive.")
 
 
