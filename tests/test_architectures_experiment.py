@@ -157,7 +157,7 @@ def test_findings_with_three_seeds_are_inconclusive_and_say_how_many_are_needed(
     assert success["verdict"] == "inconclusive" and "at least 6 seeds" in success["text"] and not success["primary"]
     assert f["gated_vs_rnn"]["primary"] and f["gated_vs_rnn"]["test"] == "paired t-test"
     assert f["success_rate_lstm"]["verdict"] == "inconclusive" and "at least 6 seeds" in f["success_rate_lstm"]["text"]
-    assert f["old_claim"]["verdict"] == "inconclusive" and f["old_claim"]["ci95_low"] < 0.3
+    assert f["old_claim"]["verdict"] == "inconclusive" and f["old_claim"]["ci_low"] < 0.3
 
 
 def test_findings_refute_when_the_rnn_wins():

@@ -44,7 +44,7 @@ def test_a_test_against_a_bar_names_the_bar_in_either_reading():
     saved = RNG.normal(0.65, 0.05, 41)
     rec = v.difference(saved - 0.3, expect="greater", alpha=A, what="fraction of epochs saved − 0.3")
     rec |= {k: x for k, x in v.difference(saved, expect="greater", alpha=A).items()
-            if k in ("effect", "ci95_low", "ci95_high")}  # as early stopping's judge reports it: the saving itself
+            if k in ("effect", "ci_low", "ci_high")}  # as early stopping's judge reports it: the saving itself
     as_value = flip(v.finding("saves_epochs", "saves > 30%", rec, "t", primary=True, scale=100, unit="%"))
     assert "the bar 0.3" in as_value and "not 0" in as_value and "entirely above 30%" in as_value
     acc = RNG.normal(0.88, 0.003, 3)

@@ -71,8 +71,8 @@ def test_repro_builds_metrics_and_report(project):
     assert set(m["variants"]) == {"1", "3", "15"} and m["seeds"] == TINY["overfitting"]["seeds"]
     for stats in m["variants"].values():
         for s in stats.values():
-            assert set(s) == {"mean", "std", "ci95_low", "ci95_high", "median", "n"} and s["n"] == 6
-            assert s["ci95_low"] <= s["mean"] <= s["ci95_high"]
+            assert set(s) == {"mean", "std", "ci_low", "ci_high", "median", "n"} and s["n"] == 6
+            assert s["ci_low"] <= s["mean"] <= s["ci_high"]
     assert all(0 <= c["p_value"] <= 1 for c in m["comparisons"].values())
     html = (repo / "report/index.html").read_text()
     assert html.startswith("<!doctype html>") and html.rstrip().endswith("</html>")

@@ -65,7 +65,7 @@ def test_experiment_verdict_is_the_primary_findings_common_verdict_or_mixed():
 
 
 def test_headline_reads_the_effect_in_its_scale_and_unit_with_interval_and_p():
-    f = {"effect": 0.0135, "ci95_low": 0.004, "ci95_high": 0.023, "n": 3, "p_value": 0.012, "alpha": 0.05,
+    f = {"effect": 0.0135, "ci_low": 0.004, "ci_high": 0.023, "n": 3, "p_value": 0.012, "alpha": 0.05,
          "test": "paired t-test", "scale": 100, "unit": "pp"}
     assert headline(f) == "1.35 pp [95% CI 0.4, 2.3]; one-sided p = 0.012 (α = 0.05), paired t-test"
     assert "one seed, no CI" in headline(f | {"n": 1})
@@ -140,11 +140,11 @@ def test_bottom_line_counts_claims_and_primary_findings():
 
 
 def test_headline_is_the_writeups_finding_with_its_unit_and_meaning():
-    main = {"id": "main", "primary": True, "verdict": "shown", "effect": 0.199, "ci95_low": 0.193, "ci95_high": 0.207,
+    main = {"id": "main", "primary": True, "verdict": "shown", "effect": 0.199, "ci_low": 0.193, "ci_high": 0.207,
             "n": 30, "p_value": 9.3e-10, "alpha": 0.025, "test": "exact sign test", "unit": "", "claim": "c",
             "rule": "one-sided exact sign test of test MSE, degree 1 − degree 3 > 0 at α = 0.025",
             "p_adjusted": 1.9e-9, "family": "x: Holm over its 2 primary findings", "ci_level": 0.95}
-    other = main | {"id": "other", "effect": -0.0223, "ci95_low": -0.026, "ci95_high": -0.0186, "unit": "pp",
+    other = main | {"id": "other", "effect": -0.0223, "ci_low": -0.026, "ci_high": -0.0186, "unit": "pp",
                     "scale": 100, "verdict": "refuted", "p_value": 1.5e-31, "p_adjusted": 3e-31}
     writeup = {"headline": "other", "headline_unit": "MSE", "headline_meaning": "a minus b:\n lower is better"}
     data = Data({}, ["x"], {"x": {"findings": [main, other]}}, {"x": writeup}, {"x": []})

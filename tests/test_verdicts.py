@@ -13,7 +13,7 @@ def test_difference_shown_refuted_inconclusive():
     assert v.difference(base + 3, base + RNG.normal(0, 0.1, 10), expect="greater", alpha=0.05)["verdict"] == v.SHOWN
     assert v.difference(base - 3, base, expect="greater", alpha=0.05)["verdict"] == v.REFUTED
     noisy = v.difference(RNG.normal(0, 1, 4), RNG.normal(0, 1, 4), expect="greater", alpha=0.05)
-    assert noisy["verdict"] == v.INCONCLUSIVE and noisy["ci95_low"] < noisy["effect"] < noisy["ci95_high"]
+    assert noisy["verdict"] == v.INCONCLUSIVE and noisy["ci_low"] < noisy["effect"] < noisy["ci_high"]
 
 
 def test_not_significant_is_never_equivalent_but_tost_can_refute():
@@ -33,7 +33,7 @@ def test_equivalence_and_noninferiority():
 
 def test_rate_uses_the_exact_interval():
     three = v.rate([1, 1, 1], threshold=0.95, alpha=0.025)  # the 95% Clopper–Pearson interval: 0.025^(1/3)
-    assert three["verdict"] == v.INCONCLUSIVE and three["ci95_low"] == pytest.approx(0.025 ** (1 / 3), rel=1e-6)
+    assert three["verdict"] == v.INCONCLUSIVE and three["ci_low"] == pytest.approx(0.025 ** (1 / 3), rel=1e-6)
     assert three["ci_level"] == pytest.approx(0.95)
     assert three["n_needed"] == 72 and v.rate([1] * 72, threshold=0.95, alpha=0.025)["verdict"] == v.SHOWN
     assert v.rate([1] * 71, threshold=0.95, alpha=0.025)["verdict"] == v.INCONCLUSIVE
@@ -49,7 +49,7 @@ def test_a_one_sided_test_and_its_interval_say_the_same_thing(test, alpha):
     for _ in range(200):
         d = rng.normal(0.6, 1, 7)
         r = v.difference(d, expect="greater", alpha=alpha, test=test)
-        assert (r["verdict"] == v.SHOWN) == (r["ci95_low"] > 0), (d, r)
+        assert (r["verdict"] == v.SHOWN) == (r["ci_low"] > 0), (d, r)
         assert r["ci_level"] == pytest.approx(1 - 2 * alpha)
 
 
@@ -70,7 +70,7 @@ def test_a_shared_variance_widens_the_interval_and_weakens_the_test():
     plain = v.difference(d, expect="greater", alpha=0.025)
     shared = v.difference(d, expect="greater", alpha=0.025, extra_var=0.004 ** 2)
     assert shared["p_value"] > plain["p_value"]
-    assert shared["ci95_high"] - shared["ci95_low"] > plain["ci95_high"] - plain["ci95_low"]
+    assert shared["ci_high"] - shared["ci_low"] > plain["ci_high"] - plain["ci_low"]
 
 
 def test_paired_rates_mcnemar():
@@ -83,7 +83,7 @@ def test_paired_rates_mcnemar():
 def test_rank_tests_report_medians_and_check_all_of():
     heavy = np.array([1.0, 2, 3, 4, 5, 6, 1e6])
     r = v.difference(heavy, expect="greater", alpha=0.05, test="wilcoxon")
-    assert r["verdict"] == v.SHOWN and r["effect"] == 4.0 and r["ci95_low"] <= 4 <= r["ci95_high"]
+    assert r["verdict"] == v.SHOWN and r["effect"] == 4.0 and r["ci_low"] <= 4 <= r["ci_high"]
     s = v.difference([-1.0] * 6, expect="greater", alpha=0.05, test="sign")
     assert s["verdict"] == v.REFUTED
     both = v.all_of({"a": v.check([0.1], tol=1), "b": v.check([2.0], tol=1)})
@@ -92,7 +92,7 @@ def test_rank_tests_report_medians_and_check_all_of():
 
 def test_finding_record_shape():
     f = v.finding("x", "claim", v.difference([1.0, 2, 3], expect="greater", alpha=0.05), "text", primary=True)
-    assert {"id", "primary", "claim", "verdict", "rule", "alpha", "effect", "ci95_low", "ci95_high", "n",
+    assert {"id", "primary", "claim", "verdict", "rule", "alpha", "effect", "ci_low", "ci_high", "n",
             "p_value", "text"} <= set(f)
     assert v.claim_verdict(f) in v.CLAIM_VERDICTS
 
@@ -139,7 +139,7 @@ def test_a_refuted_mcnemar_carries_the_refuting_p():
 def test_all_of_carries_the_deciding_p():
     from dlps import verdicts
 
-    ok = {"verdict": "shown", "p_value": 0.01, "effect": 1.0, "ci95_low": 0.5, "ci95_high": 1.5, "n": 5, "rule": "a"}
+    ok = {"verdict": "shown", "p_value": 0.01, "effect": 1.0, "ci_low": 0.5, "ci_high": 1.5, "n": 5, "rule": "a"}
     weak = ok | {"verdict": "inconclusive", "p_value": 0.4, "rule": "b"}
     bad = ok | {"verdict": "refuted", "p_value": 0.003, "rule": "c"}
     assert verdicts.all_of({"a": ok, "b": weak})["p_value"] == 0.4

@@ -65,7 +65,7 @@ def _finding(doc: Doc, f: dict):
 def _cell(s: dict) -> str:
     if s.get("n", 0) <= 1:
         return f"{fmt(s['mean'])} (one seed, no CI)"
-    return f"{fmt(s['mean'])} [{fmt(s['ci95_low'])}, {fmt(s['ci95_high'])}] (median {fmt(s['median'])})"
+    return f"{fmt(s['mean'])} [{fmt(s['ci_low'])}, {fmt(s['ci_high'])}] (median {fmt(s['median'])})"
 
 
 def _table_metrics(name: str, m: dict) -> list[str]:
@@ -106,8 +106,8 @@ def experiment_section(doc: Doc, data: Data, name: str):
             "difference the finding's p is about half of this one):" if sides == {"two-sided"} else ":"))
         doc.table(["comparison", "metric", "mean difference a − b [95% CI]", "test",
                    "statistic", "p (two-sided)" if sides == {"two-sided"} else "p (side)"], [
-            [f"{c['a']} vs {c['b']}", c["metric"], f"{fmt(c['mean_diff'])} [{fmt(c['diff_ci95_low'])}, "
-             f"{fmt(c['diff_ci95_high'])}]", c["test"], fmt(c["statistic"]),
+            [f"{c['a']} vs {c['b']}", c["metric"], f"{fmt(c['mean_diff'])} [{fmt(c['diff_ci_low'])}, "
+             f"{fmt(c['diff_ci_high'])}]", c["test"], fmt(c["statistic"]),
              fmt_p(c["p_value"]) + ("" if sides == {"two-sided"} else f" ({c.get('alternative', 'two-sided')})")]
             for c in paired])
     doc.heading(3, "Findings")
