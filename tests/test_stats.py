@@ -18,7 +18,7 @@ def test_summary_known_case():
 
 def test_single_value_has_degenerate_interval():
     assert stats.summarize([2.0]) | {} == {"mean": 2.0, "std": 0.0, "ci_low": 2.0, "ci_high": 2.0,
-                                           "median": 2.0, "n": 1}
+                                           "ci_level": 0.95, "median": 2.0, "n": 1}
 
 
 def test_paired_t_matches_one_sample_t_on_differences():

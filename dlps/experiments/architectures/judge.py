@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from dlps.data.tasks import ADDING_BASELINE_MSE
-from dlps.estimate import estimate, p_clause
+from dlps.experiments.estimate import estimate, p_clause
 from dlps.experiments.architectures.spec import LAG_METRICS, MODELS, lag_key, parent
 from dlps.experiments.columns import col as _col
 from dlps.fmt import fmt

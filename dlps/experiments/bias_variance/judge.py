@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from dlps import stats
-from dlps.estimate import estimate, p_clause
+from dlps.experiments.estimate import estimate, p_clause
 from dlps.experiments.bias_variance.spec import DD_PERCENT, DEGREES, THRESHOLD, VARIANT, p_grid
 from dlps.experiments.columns import values as _col
 from dlps.fmt import fmt

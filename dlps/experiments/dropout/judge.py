@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlps.estimate import estimate
+from dlps.experiments.estimate import estimate
 from dlps.experiments.columns import col
 from dlps.experiments.dropout.spec import CLAIM_RANGE, TEST_SCORED, rates
 from dlps.fmt import fmt

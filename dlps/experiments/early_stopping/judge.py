@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from dlps import stats
-from dlps.estimate import estimate
+from dlps.experiments.estimate import estimate
 from dlps.experiments.columns import values as _col
 from dlps.experiments.early_stopping.spec import CLAIM_RANGE, PER_PATIENCE, TEST_SCORED, VARIANT
 from dlps.fmt import fmt

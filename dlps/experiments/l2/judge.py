@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlps.estimate import estimate, p_clause
+from dlps.experiments.estimate import estimate, p_clause
 from dlps.experiments.columns import col as _col
 from dlps.experiments.l2.spec import TEST_SCORED, base as base_of, ordered
 from dlps.fmt import fmt

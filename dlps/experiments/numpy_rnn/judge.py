@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlps.estimate import estimate, p_clause
+from dlps.experiments.estimate import estimate, p_clause
 from dlps.experiments.columns import values as _col
 from dlps.experiments.numpy_rnn.spec import LN2, VARIANT
 from dlps.fmt import fmt

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dlps.estimate import estimate, p_clause
+from dlps.experiments.estimate import estimate, p_clause
 from dlps.experiments.columns import col
 from dlps.experiments.overfitting.spec import roles
 from dlps.fmt import fmt

@@ -14,7 +14,7 @@ from scipy import stats
 
 from dlps.experiments.sentiment.spec import (BASELINE, CORRECT_KEY, SAME_TEXT, TEST_SCORED, TFIDF, recurrent,
                                              unpack_correct)
-from dlps.estimate import estimate, p_clause
+from dlps.experiments.estimate import estimate, p_clause
 from dlps.fmt import fmt
 from dlps.verdicts import SHOWN, check, ci_label, difference, finding, not_run, rate, rates_paired
 

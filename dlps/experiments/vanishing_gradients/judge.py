@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from dlps.data.tasks import ADDING_BASELINE_MSE
-from dlps.estimate import estimate, p_clause
+from dlps.experiments.estimate import estimate, p_clause
 from dlps.experiments.columns import col as _col
 from dlps.experiments.vanishing_gradients.spec import CELLS, FIELDS, configs, key
 from dlps.fmt import fmt
