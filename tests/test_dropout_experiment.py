@@ -119,7 +119,9 @@ def test_a_gain_shown_smaller_than_the_smallest_of_interest_is_refuted():
                      noise=0.00005)
     _, found = judged(CFG | {"alpha": 0.025}, runs)
     beats = found["beats_baseline"]
-    assert beats["verdict"] == "refuted" and beats["tost_p_value"] < 0.025 and beats["p_expected"] < 0.025
+    assert beats["verdict"] == "refuted" and beats["p_tost"] < 0.025 and beats["p_expected"] < 0.025
+    assert beats["decided_by"] == "p_tost" and "TOST" in beats["test"]
+    assert f"paired TOST within ±0.01, p = {beats['p_tost']:.1e}" in beats["text"]  # the TOST's p, named as such
     assert "smaller than 1 pp" in beats["text"]
 
 
