@@ -279,3 +279,20 @@ def test_throughput_section_comes_from_the_committed_bench_and_roofline(tmp_path
     assert "| l2 | 1.2 → 2.4 | 100.0 s | 50% |" in md and "| overfitting | – → 180.0 | 1.0 s | not counted |" in md
     assert "its train stages took 100 s: 50% of the ceiling" in md and "Some CPU" in md
     assert "| CNN (l2) | 1 | 61% | 55% (2 jobs at once) |" in md and "nothing to do: 1.93 s" in md
+
+
+def test_compare_lists_a_changed_verdict_with_its_deciding_test_on_both_sides():
+    from dlps.report.compare import _change_row, verdict_changes
+
+    side = lambda verdict, by, x: {"verdict": verdict, "decided_by": by, f"neg_log10_{by}": x}  # noqa: E731
+    diff = {"metrics/headline/l2.json": {
+        f"{fid}.{k}": {"old": old.get(k), "new": new.get(k)} for fid, old, new in (
+            ("beats_baseline", side("inconclusive", "p_expected", 0.6), side("refuted", "p_tost", 2.0)
+             | {"effect": 0.003, "ci_low": -0.001, "ci_high": 0.007}),
+            ("largest_underfits", side("shown", "p_expected", 9.0), side("shown", "p_expected", 8.0)))
+        for k in {*old, *new}}}
+    changes = verdict_changes(diff)
+    assert [c["finding"] for c in changes] == ["l2/beats_baseline"]
+    row = _change_row(changes[0])
+    assert row[1] == "inconclusive → refuted" and row[2] == "p_expected, p = 0.25" and row[3] == "p_tost, p = 0.01"
+    assert row[5] == "[-0.001, 0.007]"
