@@ -9,44 +9,14 @@ import math
 import numpy as np
 
 from dlps.data.tasks import ADDING_BASELINE_MSE
-from dlps.experiments.estimate import estimate, p_clause
 from dlps.experiments.columns import col as _col
-from dlps.experiments.vanishing_gradients.spec import CELLS, FIELDS, configs, key
+from dlps.experiments.estimate import estimate, p_clause
+from dlps.experiments.vanishing_gradients.analysis import analyze  # noqa: F401 (the judge part's descriptive half)
+from dlps.experiments.vanishing_gradients.spec import key
 from dlps.fmt import fmt
-from dlps.verdicts import all_of, difference, equivalence, finding, not_run, shifted
+from dlps.verdicts import all_of, difference, equivalence, finding, not_run
 
 VANISHED_LOG10 = 4.0  # the issue's bar: "vanished" means at least 10^4 times smaller
-
-
-def spread(values: list[float]) -> dict:
-    """summarize() plus the smallest and largest seed."""
-    from dlps.stats import summarize
-
-    return {**summarize(values), "min": float(min(values)), "max": float(max(values))}
-
-
-def analyze(cfg: dict, runs: dict[str, list[dict]], paired) -> dict:
-    """Paired Wilcoxon tests of each gated cell against the RNN (log10 ratios: unbounded, so ranks, not means),
-    and every sweep point over seeds."""
-    comparisons = {}
-    for phase in ("init", "trained", "matched"):
-        for cell in ("lstm", "gru"):
-            comparisons[f"{phase}_log10_ratio_{cell}_vs_rnn"] = paired(cell, "rnn", f"{phase}_log10_ratio", "wilcoxon")
-    derived = {}
-    for cell in CELLS:
-        rows = runs[cell]
-        for rho in configs(cfg, cell):
-            for length in cfg["lengths"]:
-                k = key(cell, rho, length)
-                derived[k] = {"cell": cell, **({"rho": rho} if rho is not None else {}), "length": length,
-                              **{f: spread([r[f"{k}_{f}"] for r in rows]) for f in FIELDS[cell]}}
-        if cell != "rnn":
-            for phase in ("trained", "matched"):
-                derived[f"{cell}_{phase}_gate_path"] = spread([r[f"{phase}_gate_path"] for r in rows])
-                derived[f"{cell}_minus_rnn_{phase}_log10_ratio"] = spread([
-                    g[f"{phase}_log10_ratio"] - r[f"{phase}_log10_ratio"]
-                    for g, r in zip(rows, runs["rnn"], strict=True)])
-    return {"comparisons": comparisons, "derived": derived}
 
 
 def findings(cfg: dict, m: dict, runs: dict) -> list[dict]:
@@ -179,55 +149,47 @@ def wilcoxon_seeds_needed(alpha: float) -> int:
 
 
 def _trained(cfg: dict, m: dict, runs: dict, cell: str, phase: str) -> dict:
-    """After training, is the gated cell's log10 gradient ratio over the whole sequence higher than the RNN's?
-    One-sided exact sign test on the paired log10 ratios (its median interval is the same test inverted). phase "matched": at matched_length, over the
-    seeds where both models reached target_mse (a matched training state); "trained": at train_length, where the
-    vanilla RNN does not learn (not matched: reported, never primary)."""
-    alpha, v = cfg["alpha"], m["variants"]
-    length = cfg["matched_length"] if phase == "matched" else cfg["train_length"]
+    """After training, is the gated cell's log10 gradient ratio over the whole sequence higher than the RNN's? A
+    one-sided exact sign test on the paired log10 ratios (its median interval is the same test inverted). phase
+    "matched": at matched_length, over the seeds where both models reached target_mse (a matched training state);
+    "trained": at train_length, where the vanilla RNN does not learn (not matched: reported, never primary)."""
+    alpha, v, matched, C = cfg["alpha"], m["variants"], phase == "matched", cell.upper()
+    length = cfg["matched_length"] if matched else cfg["train_length"]
     gated, rnn = _col(runs, cell, f"{phase}_log10_ratio"), _col(runs, "rnn", f"{phase}_log10_ratio")
-    both = (_col(runs, cell, f"{phase}_solved") > 0) & (_col(runs, "rnn", f"{phase}_solved") > 0)
-    seeds = len(gated)
-    use = both if phase == "matched" else np.ones(seeds, dtype=bool)
-    C = cell.upper()
+    solved = {c: _col(runs, c, f"{phase}_solved") > 0 for c in (cell, "rnn")}
+    both, seeds = solved[cell] & solved["rnn"], len(gated)
+    use = both if matched and both.any() else np.ones(seeds, dtype=bool)
     what = f"{C} − RNN log10 gradient ratio over {length} steps"
-    res = difference(gated[use] if use.any() else gated, rnn[use] if use.any() else rnn, expect="greater",
-                     alpha=alpha, test="sign", what=what)
-    if not use.any():  # no matched pair: the rule cannot apply
+    res = difference(gated[use], rnn[use], expect="greater", alpha=alpha, test="sign", what=what)
+    if matched and not both.any():  # no matched pair: the rule cannot apply
         res |= {"verdict": "inconclusive", "n": 0}
     res["rule"] += (f"; over the seeds where both reached validation MSE < {fmt(cfg['target_mse'])} (matched), "
-                    "inconclusive if none" if phase == "matched" else "")
-    res["matched_seeds"] = int(both.sum())
-    need = wilcoxon_seeds_needed(alpha)
-    solved = {c: int(_col(runs, c, f"{phase}_solved").sum()) for c in (cell, "rnn")}
-    state = (f"Both trained at T = {length} from the same init until the validation MSE fell below "
-             f"{fmt(cfg['target_mse'])} or {cfg['max_steps']} steps: the {C} reached it in {solved[cell]} of {seeds} "
-             f"seeds, the RNN in {solved['rnn']}, both in {int(both.sum())}"
-             + (" (the pairs compared: a matched training state)" if phase == "matched" else ""))
-    mses = (f"probe MSE {C} {fmt(v[cell][f'{phase}_mse']['median'])}, RNN {fmt(v['rnn'][f'{phase}_mse']['median'])} "
-            f"(medians; predicting the mean scores {fmt(ADDING_BASELINE_MSE)})")
-    gate = m["derived"][f"{cell}_{phase}_gate_path"]["median"]
-    numbers = (f"{what}, median {estimate(res, unit=' decades')} over {res['n']} seeds at α = {alpha}; median "
-               f"log10 ratio {C} {fmt(float(np.median(gated)))}, RNN {fmt(float(np.median(rnn)))}; the {C}'s most "
-               f"persistent unit keeps 10^{fmt(gate)} of its content over the sequence (median)")
-    if phase == "trained":
-        matched = (f"NOT MATCHED: the vanilla RNN reached the target in {int(_col(runs, 'rnn', 'trained_solved').sum())} "
-                   f"of {seeds} seeds, so this compares a model that solved the task with one that did not, and "
-                   "says little about the cells themselves; the matched comparison is at T = "
-                   f"{cfg['matched_length']}. ")
-    else:
-        matched = "" if both.all() else (f"Only {int(both.sum())} of {seeds} seeds are matched (the others are left "
-                                         "out, not compared unmatched). ")
+                    "inconclusive if none" if matched else "")
+    res["matched_seeds"], need = int(both.sum()), wilcoxon_seeds_needed(alpha)
+    text = (f"Both trained at T = {length} from the same init until the validation MSE fell below "
+            f"{fmt(cfg['target_mse'])} or {cfg['max_steps']} steps: the {C} reached it in {int(solved[cell].sum())} of "
+            f"{seeds} seeds, the RNN in {int(solved['rnn'].sum())}, both in {int(both.sum())}"
+            + (" (the pairs compared: a matched training state)" if matched else "")
+            + f"; probe MSE {C} {fmt(v[cell][f'{phase}_mse']['median'])}, RNN "
+              f"{fmt(v['rnn'][f'{phase}_mse']['median'])} (medians; predicting the mean scores "
+              f"{fmt(ADDING_BASELINE_MSE)}). {what}, median {estimate(res, unit=' decades')} over {res['n']} seeds at "
+              f"α = {alpha}; median log10 ratio {C} {fmt(float(np.median(gated)))}, RNN {fmt(float(np.median(rnn)))}; "
+              f"the {C}'s most persistent unit keeps 10^{fmt(m['derived'][f'{cell}_{phase}_gate_path']['median'])} of "
+              "its content over the sequence (median).")
+    if not matched:
+        text += (f" NOT MATCHED: the vanilla RNN reached the target in {int(solved['rnn'].sum())} of {seeds} seeds, so "
+                 "this compares a model that solved the task with one that did not, and says little about the cells "
+                 f"themselves; the matched comparison is at T = {cfg['matched_length']}.")
+    elif not both.all():
+        text += f" Only {int(both.sum())} of {seeds} seeds are matched (the others are left out, not compared unmatched)."
     few = (f" With {res['n']} pairs the exact test cannot reach p < {alpha}: it needs at least {need}"
-           f"{' matched' if phase == 'matched' else ''} seeds." if res["n"] < need else "")
-    other = " (the median difference points the other way: the RNN's path is the more open)" \
-        if res["effect"] is not None and res["effect"] < 0 else ""
+           f"{' matched' if matched else ''} seeds." if res["n"] < need else "")
+    other = (" (the median difference points the other way: the RNN's path is the more open)"
+             if res["effect"] is not None and res["effect"] < 0 else "")
     claim = (f"After training to the same target at T = {length}, the {C}'s gradient {length} steps back is larger "
-             "than the vanilla RNN's" if phase == "matched" else
-             f"After training at T = {length}, the {C}'s gradient {length} steps back is larger than the vanilla "
-             "RNN's (not a matched comparison)")
-    return finding(f"{phase}_{cell}_vs_rnn", claim, res, f"{state}; {mses}. {numbers}. {matched}".rstrip(),
-                   primary=phase == "matched" and cell == "lstm", unit="decades",
+             "than the vanilla RNN's" if matched else f"After training at T = {length}, the {C}'s gradient {length} "
+                                                      "steps back is larger than the vanilla RNN's (not a matched comparison)")
+    return finding(f"{phase}_{cell}_vs_rnn", claim, res, text, primary=matched and cell == "lstm", unit="decades",
                    shown=f"The trained {C} keeps a significantly more open gradient path than the RNN.",
                    refuted=f"The RNN's path is significantly more open than the {C}'s: refuted.",
                    inconclusive=f"Not significant{other}: inconclusive.{few}")
