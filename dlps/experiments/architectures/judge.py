@@ -10,8 +10,9 @@ import math
 import numpy as np
 
 from dlps.data.tasks import ADDING_BASELINE_MSE
+from dlps.experiments.architectures.analysis import analyze  # noqa: F401 (analyze: re-exported)
 from dlps.experiments.estimate import estimate, p_clause
-from dlps.experiments.architectures.spec import LAG_METRICS, MODELS, lag_key, parent
+from dlps.experiments.architectures.spec import MODELS, lag_key, parent
 from dlps.experiments.columns import col as _col
 from dlps.fmt import fmt
 from dlps.verdicts import all_of, ci_label, difference, finding, rate, rates_paired
@@ -27,35 +28,14 @@ DESCRIPTION = {
 }
 
 
-def analyze(cfg: dict, runs: dict[str, list[dict]], paired) -> dict:
-    """Per-lag summaries, success rates, and paired t-tests on log10 test MSE at the longest lag: LSTM and GRU
-    against the RNN, and every ablation against its unablated parent."""
-    from dlps import stats
-
-    lags = sorted(cfg["lags"])
-    longest = lags[-1]
-    key = lag_key("log10_test_mse", longest)
-    comparisons = {}
-    for m in ("lstm", "gru"):
-        comparisons[f"log10_test_mse_{m}_vs_rnn"] = paired(m, "rnn", key, "t")
-    for v in runs:
-        if v not in MODELS and parent(v) in runs:
-            comparisons[f"log10_test_mse_{v}_vs_{parent(v)}"] = paired(v, parent(v), key, "t")
-    per_lag = {v: {str(lag): {k: stats.summarize([r[lag_key(k, lag)] for r in rows]) for k in LAG_METRICS}
-                   for lag in lags} for v, rows in runs.items()}
-    success_rate = {v: {str(lag): float(np.mean([r[lag_key("success", lag)] for r in rows])) for lag in lags}
-                    for v, rows in runs.items()}
-    return {"comparisons": comparisons, "derived": {"longest_lag": longest, "per_lag": per_lag,
-                                                    "success_rate": success_rate}}
-
-
 def _geo(x: np.ndarray) -> str:
     """Median test MSE over seeds (MSE is heavy-tailed: the mean says little)."""
     return fmt(float(np.median(x)))
 
 
 def _rate_text(res: dict) -> str:
-    return f"{res['successes']}/{res['n']} [exact {ci_label(res)} CI {100 * res['ci_low']:.0f}%, {100 * res['ci_high']:.0f}%]"
+    return (f"{res['successes']}/{res['n']} [exact {ci_label(res)} CI {100 * res['ci_low']:.0f}%, "
+            f"{100 * res['ci_high']:.0f}%]")
 
 
 def _needs(res: dict) -> str:
@@ -148,8 +128,9 @@ def _ablation(cfg: dict, v: str, L: int, runs: dict, ok: dict, mse: dict, n: int
                    f"{DESCRIPTION[v]} against the full {p.upper()} at lag {L}, over {n} seeds: log10 test MSE "
                    f"difference {estimate(res)}; median test MSE {_geo(mse[v])} vs {_geo(mse[p])}; successes "
                    f"{int(ok[v].sum())}/{n} vs {int(ok[p].sum())}/{n}.", unit="decades",
-                   shown=says["hurts"], refuted=says["no effect" if no_effect else "helps"], inconclusive=f"Neither a significant increase nor equivalence within ±{margin:g} decades: "
-                                         "inconclusive (not significant is not 'no effect').")
+                   shown=says["hurts"], refuted=says["no effect" if no_effect else "helps"],
+                   inconclusive=f"Neither a significant increase nor equivalence within ±{margin:g} decades: "
+                                "inconclusive (not significant is not 'no effect').")
 
 
 def _old_claim(where: str, ok: dict, n: int, alpha: float) -> dict:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlps.experiments.bias_variance.analysis import (  # noqa: F401 (analyze: the judge part's descriptive half)
+from dlps.experiments.bias_variance.analysis import (  # noqa: F401 (analyze: re-exported)
     ABOVE, BELOW, HIGH, LOW, TOP, analyze, log10s, ranked_degrees, relative_gap)
 from dlps.experiments.bias_variance.spec import DD_PERCENT, DEGREES, THRESHOLD, VARIANT, p_grid
 from dlps.experiments.estimate import estimate, p_clause
@@ -46,7 +46,8 @@ def _identity(cfg: dict, rows: list[dict]) -> dict:
 def _optimum(cfg: dict, rows: list[dict], m: dict) -> dict:
     alpha, opt = cfg["alpha"], m["derived"]["optimum"]
     best = ranked_degrees(rows)[0]
-    parts = {f"degree {end}": difference(log10s(rows, f"total_d{end}"), log10s(rows, f"total_d{best}"), expect="greater",
+    parts = {f"degree {end}": difference(log10s(rows, f"total_d{end}"), log10s(rows, f"total_d{best}"),
+                                         expect="greater",
                                          alpha=alpha, what=f"log10 total, degree {end} − degree {best}")
              for end in (LOW, HIGH)}
     res = all_of(parts, f"the degree with the lowest geometric-mean total ({best}) has a lower expected test MSE than "

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from dlps.experiments.dropout.analysis import analyze, best_rate  # noqa: F401 (analyze: re-exported)
 from dlps.experiments.estimate import estimate
 from dlps.experiments.columns import col
-from dlps.experiments.dropout.spec import CLAIM_RANGE, TEST_SCORED, rates
+from dlps.experiments.dropout.spec import CLAIM_RANGE, rates
 from dlps.fmt import fmt
 from dlps.verdicts import difference, finding, within
 
@@ -20,29 +21,6 @@ def _relative_error_reduction(acc1: np.ndarray, acc0: np.ndarray) -> np.ndarray:
     """Per seed, the share of the baseline's test errors that dropout removes (0 where the baseline made none)."""
     err0 = 1 - acc0
     return np.divide(acc1 - acc0, err0, out=np.zeros_like(err0), where=err0 > 0)
-
-
-def best_rate(cfg: dict, runs: dict) -> str:
-    """The p > 0 with the highest mean validation accuracy (ties: the first listed): the one selection."""
-    _, ps = rates(cfg)
-    return max(ps, key=lambda v: float(np.mean(col(runs, v, "val_acc"))))
-
-
-def analyze(cfg: dict, runs: dict[str, list[dict]], paired) -> dict:
-    """Pick the best p > 0 on validation accuracy; paired t-tests of every rate (rate1, rate2, … in params order)
-    against p = 0 (test accuracy and the loss gap)."""
-    base, ps = rates(cfg)
-    best = best_rate(cfg, runs)
-    comparisons = {}
-    for i, v in enumerate(ps, 1):
-        comparisons[f"test_acc_rate{i}_vs_baseline"] = paired(v, base, "test_acc", "t")
-        comparisons[f"loss_gap_baseline_vs_rate{i}"] = paired(base, v, "loss_gap", "t")
-    acc0, acc1 = (float(np.mean(col(runs, v, "test_acc"))) for v in (base, best))
-    gap0, gap1 = (float(np.mean(col(runs, v, "loss_gap"))) for v in (base, best))
-    derived = {"best_p": best, "improvement_pp": 100 * (acc1 - acc0),
-               "relative_error_reduction": (acc1 - acc0) / (1 - acc0) if acc0 < 1 else 0.0,
-               "loss_gap_reduction": gap0 - gap1, "test_scored": TEST_SCORED}
-    return {"comparisons": comparisons, "derived": derived}
 
 
 def findings(cfg: dict, m: dict, runs: dict) -> list[dict]:
@@ -91,7 +69,8 @@ def findings(cfg: dict, m: dict, runs: dict) -> list[dict]:
                 f"of the final ones (for comparison only) gives {fmt(100 * v[base]['test_acc_best_val']['mean'], 4)}% "
                 f"(p = {base}) and {fmt(100 * v[best]['test_acc_best_val']['mean'], 4)}% (p = {best}).",
                 compared={"baseline": float(base)}, shown="The no-dropout model overfits in loss.",
-                refuted=f"An upturn is not shown at α = {alpha}.", inconclusive=f"An upturn is not shown at α = {alpha}.")]
+                refuted=f"An upturn is not shown at α = {alpha}.",
+                inconclusive=f"An upturn is not shown at α = {alpha}.")]
 
 
 def _old_claim(acc1: np.ndarray, acc0: np.ndarray, best: str, base: str, alpha: float, roles: dict) -> dict:

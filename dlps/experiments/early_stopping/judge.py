@@ -6,35 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlps import stats
+from dlps.experiments.early_stopping.analysis import analyze  # noqa: F401 (analyze: re-exported)
 from dlps.experiments.estimate import estimate
 from dlps.experiments.columns import values as _col
-from dlps.experiments.early_stopping.spec import CLAIM_RANGE, PER_PATIENCE, TEST_SCORED, VARIANT
+from dlps.experiments.early_stopping.spec import CLAIM_RANGE, VARIANT
 from dlps.fmt import fmt
 from dlps.verdicts import CLAIM_OF, all_of, difference, finding, noninferiority, within
-
-
-def _paired(rows: list[dict], a: str, b: str, label_a: str, label_b: str) -> dict:
-    """A paired t-test of two metrics of the same runs, shaped like the pipeline's variant comparisons."""
-    d = float(np.mean(_col(rows, a) - _col(rows, b)))
-    if len(rows) < 2:
-        return {"a": label_a, "b": label_b, "metric": "test_acc", "test": "paired t-test (needs >= 2 seeds)",
-                "alternative": "two-sided", "statistic": 0.0, "p_value": 1.0, "n": len(rows), "mean_diff": d,
-                "diff_ci_low": d, "diff_ci_high": d, "ci_level": stats.CONFIDENCE}
-    return {"a": label_a, "b": label_b, "metric": "test_acc",
-            **stats.paired_test(_col(rows, a), _col(rows, b), test="t")}
-
-
-def analyze(cfg: dict, runs: dict[str, list[dict]], paired) -> dict:
-    """Per-patience summaries (no wall-clock values) and two-sided paired t-tests of restored vs full-run test
-    accuracy, for the report's tables (keyed patience1, patience2, … from the shortest patience)."""
-    rows = runs[VARIANT]
-    per = {str(p): {k: stats.summarize(_col(rows, f"{k}_p{p}")) for k in PER_PATIENCE} for p in cfg["patience"]}
-    comparisons = {f"test_acc_restored_patience{i}_vs_full": _paired(
-        rows, f"test_acc_restored_p{p}", "test_acc_full", f"restored (patience {p})", "full run, final epoch")
-        for i, p in enumerate(sorted(cfg["patience"]), 1)}
-    return {"comparisons": comparisons, "derived": {"patience": per, "default_patience": cfg["default_patience"],
-                                                    "test_scored": TEST_SCORED}}
 
 
 def findings(cfg: dict, m: dict, runs: dict) -> list[dict]:
@@ -58,7 +35,8 @@ def findings(cfg: dict, m: dict, runs: dict) -> list[dict]:
                 turns, f"Over {n_max} epochs the validation loss is lowest at epoch "
                        f"{fmt(v['best_epoch_full']['mean'])} on average and ends {estimate(turns)} above that minimum.",
                 shown="The full run overfits in loss, so there is something for early stopping to save.",
-                refuted=f"An upturn is not shown at α = {alpha}.", inconclusive=f"An upturn is not shown at α = {alpha}."),
+                refuted=f"An upturn is not shown at α = {alpha}.",
+                inconclusive=f"An upturn is not shown at α = {alpha}."),
         finding("saves_epochs", f"At the default patience ({p}) early stopping saves more than {fmt(100 * bar)}% of "
                                 f"the {n_max}-epoch budget", saves,
                 f"Patience {p} (min_delta {fmt(cfg['min_delta'])}) stops at epoch {fmt(per['stop_epoch']['mean'])} of "

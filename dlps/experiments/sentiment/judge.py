@@ -7,12 +7,12 @@ exact McNemar) and say so. Two deterministic checks say whether C and the epoch 
 
 from __future__ import annotations
 
-import numpy as np
-
 from dlps.experiments.estimate import estimate, p_clause
+from dlps.experiments.sentiment.analysis import (  # noqa: F401 (analyze: re-exported)
+    analyze, best_recurrent, mean_of, minus_pp)
 from dlps.experiments.sentiment.reviews import (correct, correct_count, discordant, paired_sampling_var,
                                                 test_sampling_var)
-from dlps.experiments.sentiment.spec import BASELINE, CORRECT_KEY, SAME_TEXT, TEST_SCORED, TFIDF, recurrent
+from dlps.experiments.sentiment.spec import BASELINE, CORRECT_KEY, SAME_TEXT, TFIDF, recurrent
 from dlps.fmt import fmt
 from dlps.verdicts import SHOWN, check, ci_label, difference, finding, not_run, rate, rates_paired
 
@@ -24,42 +24,8 @@ REACHES = dict(shown="The interval lies above the bar: it reaches it.",
 RERUN = "re-run `dvc repro train_sentiment`"
 
 
-def _mean(rows: list[dict], key: str) -> float:
-    return float(np.mean([r[key] for r in rows]))
-
-
-def _minus_pp(runs: dict, a: str | None, b: str) -> float | None:
-    return 100 * (_mean(runs[a], "test_acc") - _mean(runs[b], "test_acc")) if a else None
-
-
 def _pct(x: float, digits: int = 4) -> str:
     return f"{fmt(100 * x, digits)}%"
-
-
-def best_recurrent(runs: dict) -> str | None:
-    """The recurrent model with the highest mean validation accuracy (None if none ran): the one selection."""
-    neural = recurrent(runs)
-    return max(neural, key=lambda v: _mean(runs[v], "val_acc")) if neural else None
-
-
-def analyze(cfg: dict, runs: dict[str, list[dict]], paired) -> dict:
-    """The model chosen on mean validation accuracy; every recurrent model against both TF-IDF variants and TF-IDF
-    on the recurrent models' tokens against whole reviews (what truncation costs a bag of words), by per-seed exact
-    McNemar counts on the test reviews and, with >= 2 seeds, paired t-tests of test accuracy over seeds."""
-    chosen, best = max(runs, key=lambda v: _mean(runs[v], "val_acc")), best_recurrent(runs)
-    comparisons = {}
-    for a, b in [(v, b) for v in recurrent(runs) for b in TFIDF] + [(SAME_TEXT, BASELINE)]:
-        per_seed = discordant(runs, a, b)
-        if per_seed is not None:
-            comparisons[f"mcnemar_{a}_vs_{b}"] = {"a": a, "b": b, "metric": "test reviews right",
-                                                  "test": "exact McNemar (two-sided)", "per_seed": per_seed}
-        if len(cfg["seeds"]) >= 2:
-            comparisons[f"test_acc_{a}_vs_{b}"] = paired(a, b, "test_acc", "t")
-    derived = {"chosen_model": chosen, "chosen_test_acc": _mean(runs[chosen], "test_acc"), "best_neural": best,
-               "best_neural_minus_tfidf_pp": _minus_pp(runs, best, BASELINE),
-               f"best_neural_minus_{SAME_TEXT}_pp": _minus_pp(runs, best, SAME_TEXT),
-               f"{SAME_TEXT}_minus_{BASELINE}_pp": _minus_pp(runs, SAME_TEXT, BASELINE), "test_scored": TEST_SCORED}
-    return {"comparisons": comparisons, "derived": derived}
 
 
 def _rate_record(runs: list[dict], bar: float, alpha: float, model: str) -> dict:
@@ -135,8 +101,8 @@ def _versus_finding(cfg: dict, runs: dict, base: str, fid: str, primary: bool) -
                 f" The rule, over {rec['n']} training seeds: mean difference {estimate(rec, scale=100, unit=' pp')}, "
                 f"df {rec['n'] - 1}, its standard error adding the per-review sampling variance of the difference to "
                 "the spread between seeds." if many else ""))
-    after = ((f" Beside it, TF-IDF on whole reviews: {_pct(_mean(runs[BASELINE], 'test_acc'))} test accuracy, {best} "
-              f"minus it {fmt(_minus_pp(runs, best, BASELINE))} pp (finding best_recurrent_vs_tfidf_whole)."
+    after = ((f" Beside it, TF-IDF on whole reviews: {_pct(mean_of(runs[BASELINE], 'test_acc'))} test accuracy, {best} "
+              f"minus it {fmt(minus_pp(runs, best, BASELINE))} pp (finding best_recurrent_vs_tfidf_whole)."
               if base == SAME_TEXT else "") + ("" if many else " " + ONE_SEED))
     return finding(fid, claim, rec, text, primary=primary, scale=100, unit="pp", compared={"best": best, "tfidf": base},
                    shown=f"{best} is significantly more accurate than {base}.{after}",

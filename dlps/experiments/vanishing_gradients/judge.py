@@ -11,7 +11,7 @@ import numpy as np
 from dlps.data.tasks import ADDING_BASELINE_MSE
 from dlps.experiments.columns import col as _col
 from dlps.experiments.estimate import estimate, p_clause
-from dlps.experiments.vanishing_gradients.analysis import analyze  # noqa: F401 (the judge part's descriptive half)
+from dlps.experiments.vanishing_gradients.analysis import analyze  # noqa: F401 (analyze: re-exported)
 from dlps.experiments.vanishing_gradients.spec import key
 from dlps.fmt import fmt
 from dlps.verdicts import all_of, difference, equivalence, finding, not_run
@@ -112,7 +112,8 @@ def _saturation(cfg: dict, runs: dict) -> dict:
                                                           expect="less", alpha=alpha,
                                                           what=f"rate − ln ρ/2 at ρ = {r:g}")
     res = all_of(parts, "for every ρ > 1: growth over the first steps, and a whole-sequence rate below ln ρ / 2")
-    text = "; ".join(f"ρ = {r:g} (ln ρ = {fmt(math.log(r))}): {fmt(float(_sweep(cfg, runs, r, longest, 'early_rate').mean()))} "
+    text = "; ".join(f"ρ = {r:g} (ln ρ = {fmt(math.log(r))}): "
+                     f"{fmt(float(_sweep(cfg, runs, r, longest, 'early_rate').mean()))} "
                      f"per step over the first {cfg['early_steps']} steps, "
                      f"{fmt(float(_sweep(cfg, runs, r, longest, 'slope').mean()))} over all {longest}" for r in big)
     return finding("saturation", claim, res,
@@ -181,14 +182,14 @@ def _trained(cfg: dict, m: dict, runs: dict, cell: str, phase: str) -> dict:
                  "this compares a model that solved the task with one that did not, and says little about the cells "
                  f"themselves; the matched comparison is at T = {cfg['matched_length']}.")
     elif not both.all():
-        text += f" Only {int(both.sum())} of {seeds} seeds are matched (the others are left out, not compared unmatched)."
+        text += (f" Only {int(both.sum())} of {seeds} seeds are matched (the others are left out, not compared "
+                 "unmatched).")
     few = (f" With {res['n']} pairs the exact test cannot reach p < {alpha}: it needs at least {need}"
            f"{' matched' if matched else ''} seeds." if res["n"] < need else "")
     other = (" (the median difference points the other way: the RNN's path is the more open)"
              if res["effect"] is not None and res["effect"] < 0 else "")
-    claim = (f"After training to the same target at T = {length}, the {C}'s gradient {length} steps back is larger "
-             "than the vanilla RNN's" if matched else f"After training at T = {length}, the {C}'s gradient {length} "
-                                                      "steps back is larger than the vanilla RNN's (not a matched comparison)")
+    claim = (f"After training {'to the same target ' if matched else ''}at T = {length}, the {C}'s gradient {length} "
+             "steps back is larger than the vanilla RNN's" + ("" if matched else " (not a matched comparison)"))
     return finding(f"{phase}_{cell}_vs_rnn", claim, res, text, primary=matched and cell == "lstm", unit="decades",
                    shown=f"The trained {C} keeps a significantly more open gradient path than the RNN.",
                    refuted=f"The RNN's path is significantly more open than the {C}'s: refuted.",
