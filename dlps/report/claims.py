@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from dlps.experiments import NAMES, read_folder_yaml
 from dlps.fmt import fmt
 from dlps.verdicts import claim_verdict
 
@@ -15,8 +16,6 @@ CLAIMS_FILE = Path(__file__).with_name("claims.yaml")
 
 def listed(names, path: Path = CLAIMS_FILE) -> list[dict]:
     """Every claim: each experiment's, its finding named <experiment>/<id>, then the study-wide ones."""
-    from dlps.experiments import read_folder_yaml
-
     own = [(n, (read_folder_yaml(n, "writeup.yaml", {}) or {}).get("old_claim")) for n in names]
     return [c | {"finding": f"{n}/{c['finding']}"} for n, c in own if c] + yaml.safe_load(path.read_text())
 
@@ -25,8 +24,6 @@ def judge(findings: dict[str, list[dict]], total_wall_s: float, path: Path = CLA
           names=None) -> list[dict]:
     """One row per claim: the claim, how it is tested, the finding that decides it, its verdict (holds, does not
     hold, inconclusive, not testable as stated) and the measured value behind it."""
-    from dlps.experiments import NAMES
-
     rows = []
     for c in listed(NAMES if names is None else names, path):
         if "finding" in c:

@@ -94,8 +94,8 @@ def compare(a: str, b: str, keys: tuple[str, ...] = KEYS) -> Doc:
     rows = _rows(changed_params, numeric=False)
     doc.table(["param", "in " + a, "in " + b], rows) if rows else doc.para("No params differ.")
     doc.heading(2, "Metrics", "metrics")
-    doc.para(f"Metric leaves ending in {', '.join(keys)}; the change is {b} minus {a}. Means are over seeds; p's are "
-             "shown as −log10 p (higher: smaller p); see each revision's report for intervals and findings.")
+    doc.para(f"Metric leaves ending in {', '.join(keys)}; the change is {b} minus {a}. Means are over seeds; the "
+             "headline's p's are −log10 p (higher: smaller p); see each revision's report for intervals and findings.")
     rows = _rows(wanted, numeric=True)
     doc.table(["metric", "file", a, b, "change", "relative"], rows) if rows else doc.para("No metrics differ.")
     return doc
