@@ -160,3 +160,18 @@ def test_no_judge_hard_codes_an_interval_level():
     judges = Path(__file__).resolve().parents[1].glob("dlps/experiments/*/judge.py")
     stale = [(p.parent.name, m.group(0)) for p in judges for m in re.finditer(r"\d+% (?:CI|interval)\b", p.read_text())]
     assert not stale
+
+
+def test_the_headline_keeps_tiny_p_values_readable_after_dvc_rounding():
+    """`dvc metrics diff` rounds to 5 decimals: the headline stores −log10 p, so 4.2e-06 does not read 0.0."""
+    from dlps.jobs.evaluate import headline
+
+    rec = {"id": "x", "primary": True, "verdict": "shown", "decided_by": "p_expected", "effect": 1.0, "ci_low": 0.5,
+           "ci_high": 1.5, "ci_level": 0.95, "tests": {"p_expected": "t", "p_opposite": "t"}, "p_expected": 4.2e-06,
+           "p_opposite": 1.0, "p_adjusted": 0.0}
+    both = headline([rec, rec | {"id": "y", "primary": False}])
+    h = both["x"]
+    assert set(h) >= {"verdict", "decided_by", "effect", "ci_low", "ci_high", "ci_level"} and "y" not in both
+    assert round(h["neg_log10_p_expected"], 5) == pytest.approx(5.3768, abs=1e-4)
+    assert h["neg_log10_p_opposite"] == 0 and h["neg_log10_p_adjusted"] == 300  # p = 0: capped, JSON has no inf
+    assert not any(k.startswith("p_") for k in h)
