@@ -12,9 +12,8 @@ import sys
 from pathlib import Path
 
 from dlps.experiments import NAMES
+from dlps.tools.pilot import RENAMED_IDS
 from dlps.verdicts import p_of
-
-IDS = {"overfitting": {"underfits_1_vs_3": "underfits_low_vs_mid", "overfits_15_vs_3": "overfits_high_vs_mid"}}
 OLD_P = ("p_expected", "p_opposite", "tost_p_value")
 
 
@@ -50,7 +49,7 @@ def check(rev: str, name: str) -> tuple[int, list[str]]:
     """(findings compared, differences) for one experiment."""
     done = subprocess.run(["git", "show", f"{rev}:metrics/{name}.json"], capture_output=True, text=True, check=True)
     old, new = json.loads(done.stdout), json.loads(Path(f"metrics/{name}.json").read_text())
-    by_id, ids = {f["id"]: f for f in new["findings"]}, IDS.get(name, {})
+    by_id, ids = {f["id"]: f for f in new["findings"]}, RENAMED_IDS.get(name, {})
     out = [] if len(old["findings"]) == len(new["findings"]) else [f"{name}: the number of findings changed"]
     for f in old["findings"]:
         nid = ids.get(f["id"], f["id"])
