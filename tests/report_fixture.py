@@ -55,11 +55,13 @@ def metrics_for(name: str) -> dict:
     if name == "l2":
         findings[0] = finding("main", "refuted", True)
     if name == "architectures":
-        findings.append(finding("rate", "shown", True, test="one-sided exact binomial test (above 0.95)", rule="exact Clopper–Pearson 95% "
+        findings.append(finding("rate", "shown", True, test="one-sided exact binomial test (above 0.95)",
+                                rule="exact Clopper–Pearson 95% "
                                 "interval of the success rate entirely above 0.95", effect=1.0, ci_low=0.29,
                                 ci_high=1.0, scale=100.0, unit="%", n_needed=72, successes=3, threshold=0.95))
     if name == "numpy_rnn":
-        findings.append(finding("matches_pytorch", "shown", True, test="deterministic check", decided_by=None, tests={}, alpha=None,
+        findings.append(finding("matches_pytorch", "shown", True, test="deterministic check", decided_by=None, tests={},
+                                alpha=None,
                                 rule="deterministic check: value <= 1e-06 in every seed", effect=2e-12,
                                 ci_low=1e-12, ci_high=2e-12, scale=1.0, unit="nats", tol=1e-6))
     if name == "sentiment":

@@ -140,8 +140,8 @@ def _short(v) -> str:
 def claims_section(doc: Doc, data: Data):
     doc.heading(2, "Claims check", "claims")
     doc.para("The notebooks this project replaces asserted these results without running them. Each verdict is "
-             "computed from this run's findings (metrics/claims.json); each experiment's claim and how it is tested live "
-             "in its folder's writeup.yaml (old_claim), the study-wide ones in dlps/report/claims.yaml.")
+             "computed from this run's findings (metrics/claims.json); each experiment's claim and how it is tested "
+             "live in its folder's writeup.yaml (old_claim), the study-wide ones in dlps/report/claims.yaml.")
     if not data.claims:
         doc.para("metrics/claims.json is missing or empty in this run.")
         return
