@@ -286,9 +286,11 @@ def all_of(parts: dict[str, dict], rule: str | None = None, effect_of: str | Non
     worst = parts[shown_by]
     ps = [p_of(p) for p in parts.values() if p_of(p) is not None]
     refuting = [p_of(p) for p in parts.values() if p_of(p) is not None and p["verdict"] == REFUTED]
-    tests = {"p_all_parts": "intersection–union test (the largest part's p)"} if ps else {}
+    kinds = sorted({p.get("test") for p in parts.values() if p_of(p) is not None} - {None})
+    each = f", each a {kinds[0]}" if len(kinds) == 1 else ""
+    tests = {"p_all_parts": f"intersection–union (the largest p of its parts{each})"} if ps else {}
     if refuting:
-        tests["p_refuting_part"] = "the smallest p of a refuted part"
+        tests["p_refuting_part"] = f"the smallest p of a refuted part{each}"
     decided_by = ("p_refuting_part" if verdict == REFUTED else "p_all_parts") if ps and (
         verdict != REFUTED or refuting) else None
     text = rule or "every part shown (intersection–union); refuted if any part is refuted"
