@@ -83,8 +83,7 @@ class File:
 
 FILES = (
     File("writeup.yaml", "report prose: title, question, setup, key_figure, try {command, question, compare}; "
-         "optional headline (the primary the summary leads with), headline_meaning, headline_unit, old_claim "
-         "{claim, tested_by, finding} (the old project's claim about it and the finding id that judges it)"),
+         "optional headline (the primary the summary leads with), headline_meaning, headline_unit"),
     File("literature.yaml", "published results and theory checks its findings are set against (the report's "
          "Literature table)", required=False),
     File("tiny.yaml", "params overrides that make its stages run in seconds (the end-to-end tests)", required=False),
