@@ -18,8 +18,8 @@ plt.rcParams.update({"figure.dpi": 110, "axes.grid": True, "grid.alpha": 0.3, "a
 def band(ax, xs, summaries: list[dict], label: str, **kw):
     """Plot the means with a shaded 95% CI; lower edges are clipped at a positive floor on log axes."""
     means = [s["mean"] for s in summaries]
-    lo = [s["ci95_low"] for s in summaries]
-    hi = [s["ci95_high"] for s in summaries]
+    lo = [s["ci_low"] for s in summaries]
+    hi = [s["ci_high"] for s in summaries]
     if ax.get_yscale() == "log" or kw.pop("log", False):
         floor = min(m for m in means if m > 0) / 10
         lo = [max(v, floor) for v in lo]

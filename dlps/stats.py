@@ -19,8 +19,8 @@ def summarize(values) -> dict:
     mean = float(x.mean())
     std = float(x.std(ddof=1)) if n > 1 else 0.0
     half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1) * std / math.sqrt(n)) if n > 1 else 0.0
-    return {"mean": mean, "std": std, "ci95_low": mean - half, "ci95_high": mean + half,
-            "median": float(np.median(x)), "n": n}
+    return {"mean": mean, "std": std, "ci_low": mean - half, "ci_high": mean + half,
+            "ci_level": CONFIDENCE, "median": float(np.median(x)), "n": n}
 
 
 def paired_test(a, b, *, test: str = "t", alternative: str = "two-sided") -> dict:
@@ -59,8 +59,9 @@ def paired_test(a, b, *, test: str = "t", alternative: str = "two-sided") -> dic
         "p_value": res_p,
         "n": int(a.size),
         "mean_diff": diff["mean"],
-        "diff_ci95_low": diff["ci95_low"],
-        "diff_ci95_high": diff["ci95_high"],
+        "diff_ci_low": diff["ci_low"],
+        "diff_ci_high": diff["ci_high"],
+        "ci_level": CONFIDENCE,
     }
 
 

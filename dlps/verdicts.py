@@ -30,14 +30,28 @@ def ci_label(result: dict) -> str:
     return f"{100 * result['ci_level']:.4g}%"
 
 
+def p_of(result: dict) -> float | None:
+    """The p of the test that decided the verdict (None for a deterministic check)."""
+    return result[result["decided_by"]] if result.get("decided_by") else None
+
+
+def p_keys(result: dict) -> list[str]:
+    """The record's p-value keys, each the p of one named test (`tests` says which)."""
+    return [k for k in result.get("tests", {}) if result.get(k) is not None]
+
+
 def _record(rule: str, verdict: str, *, alpha: float | None, effect: float, low: float, high: float, n: int,
-            p_value: float | None, **extra) -> dict:
-    """The shape every rule returns. ci95_low/high hold the interval matched to the test (ci_level: 1 − 2α, which
-    is 95% at the study's α = 0.025; the names are kept for the files' readers)."""
+            decided_by: str | None, tests: dict[str, str], ps: dict[str, float | None], **extra) -> dict:
+    """The shape every rule returns: each test's p under its own key, `tests` naming each key's test in words,
+    `decided_by` the key whose test decided the verdict and `test` that test's words; the interval is the one
+    matched to the test, at `ci_level` (1 − 2α)."""
     assert verdict in VERDICTS
-    return {"verdict": verdict, "rule": rule, "alpha": alpha, "effect": _num(effect), "ci95_low": _num(low),
-            "ci95_high": _num(high), "ci_level": CONFIDENCE if alpha is None else level(alpha), "n": int(n),
-            "p_value": None if p_value is None else _num(p_value), **extra}
+    return {"verdict": verdict, "rule": rule, "alpha": alpha, "decided_by": decided_by,
+            "test": tests[decided_by] if decided_by else tests.get(None, "deterministic check"),
+            "effect": _num(effect), "ci_low": _num(low), "ci_high": _num(high),
+            "ci_level": CONFIDENCE if alpha is None else level(alpha), "n": int(n),
+            **{k: None if v is None else _num(v) for k, v in ps.items()},
+            "tests": {k: t for k, t in tests.items() if k is not None}, **extra}
 
 
 def _num(x: float) -> float:
@@ -91,15 +105,13 @@ def difference(a, b=None, *, expect: str, alpha: float, test: str = "t", margin:
                what: str = "a − b", extra_var: float = 0.0) -> dict:
     """Is a − b (paired by seed; b omitted or a constant: one sample against it) on the expected side of 0?
 
-    shown: the one-sided test in the expected direction (`expect` "greater" or "less") has p < α and, with a
-    `margin` (the smallest effect of interest), the paired TOST does not show |a − b| < margin. refuted: the
-    opposite one-sided test has p < α, or the TOST shows |a − b| < margin at α (an effect too small to matter, even
-    a significant one). Otherwise inconclusive. test "t" (paired
-    Student t; effect = mean and its 1 − 2α t interval; `extra_var` adds a variance component the values share,
-    e.g. the sampling of one test set), "wilcoxon" (signed-rank; effect = median) or "sign" (exact binomial sign
-    test; effect = median; its order-statistic interval is the sign test inverted) for heavy-tailed metrics.
-    The record's p_value is the p of the test that decided (p_expected, p_opposite and tost_p_value are all kept).
-    """
+    shown: the one-sided test in the expected direction (`expect` "greater" or "less"; p_expected) has p < α and,
+    with a `margin` (the smallest effect of interest), the paired TOST (p_tost) does not show |a − b| < margin.
+    refuted: the opposite one-sided test (p_opposite) has p < α, or the TOST shows |a − b| < margin at α (an effect
+    too small to matter, even a significant one). Otherwise inconclusive. test "t" (paired Student t; effect = mean
+    and its 1 − 2α t interval; `extra_var` adds a variance component the values share, e.g. the sampling of one
+    test set), "wilcoxon" (signed-rank; effect = median) or "sign" (exact binomial sign test; effect = median; its
+    order-statistic interval is the sign test inverted) for heavy-tailed metrics."""
     a = np.asarray(a, dtype=float)
     b = np.zeros_like(a) if b is None else np.broadcast_to(np.asarray(b, dtype=float), a.shape)
     d = a - b
@@ -122,16 +134,18 @@ def difference(a, b=None, *, expect: str, alpha: float, test: str = "t", margin:
     # an effect shown inside ±margin is too small to matter, even where it is significantly above 0: refuted
     negligible = bool(tost and tost["verdict"] == SHOWN)
     verdict = REFUTED if negligible else SHOWN if p < alpha else REFUTED if p_opp < alpha else INCONCLUSIVE
-    rule = (f"one-sided {name} of {what} {'>' if expect == 'greater' else '<'} 0 at α = {alpha:g}; refuted if the "
-            f"opposite one-sided test is significant" + (f" or a paired TOST shows |{what}| < {margin:g} (the "
-                                                          "smallest effect of interest), even if it is significant"
-                                                          if tost else ""))
-    # p_value is the deciding test's: the expected direction's unless the verdict is refuted, then the refuting one
-    # (tost_p_value is always the equivalence p, max of the two one-sided tests, whatever the TOST's own verdict)
-    deciding = tost["p_expected"] if negligible else p if verdict != REFUTED else p_opp
-    return _record(rule, verdict, alpha=alpha, effect=effect, low=low, high=high, n=d.size, p_value=deciding,
-                   test=name, p_expected=_num(p), p_opposite=_num(p_opp),
-                   **({"tost_p_value": tost["p_expected"], "margin": margin} if tost else {}))
+    sign = ">" if expect == "greater" else "<"
+    rule = (f"one-sided {name} of {what} {sign} 0 at α = {alpha:g}; refuted if the opposite one-sided test is "
+            "significant" + (f" or a paired TOST shows |{what}| < {margin:g} (the smallest effect of interest), even "
+                             "if it is significant" if tost else ""))
+    tests = {"p_expected": f"one-sided {name} ({sign} 0)",
+             "p_opposite": f"one-sided {name}, opposite direction ({'<' if sign == '>' else '>'} 0)"}
+    ps = {"p_expected": p, "p_opposite": p_opp}
+    if tost:
+        tests["p_tost"], ps["p_tost"] = f"paired TOST within ±{margin:g}", tost["p_tost"]
+    decided_by = "p_tost" if negligible else "p_opposite" if verdict == REFUTED else "p_expected"
+    return _record(rule, verdict, alpha=alpha, effect=effect, low=low, high=high, n=d.size, decided_by=decided_by,
+                   tests=tests, ps=ps, **({"margin": margin} if tost else {}))
 
 
 def _rank_p(d: np.ndarray, alternative: str, test: str) -> float:
@@ -145,9 +159,10 @@ def _rank_p(d: np.ndarray, alternative: str, test: str) -> float:
 
 
 def equivalence(a, b=None, *, margin: float, alpha: float, what: str = "a − b", extra_var: float = 0.0) -> dict:
-    """Two one-sided t-tests (TOST): shown if −margin < mean(a − b) < margin at α (equivalence shown: the 1 − 2α
-    interval lies inside ±margin); refuted if the difference lies significantly outside the margin (the interval
-    entirely beyond ±margin); otherwise inconclusive. Not significant is never taken for equivalent."""
+    """Two one-sided t-tests (TOST): shown if −margin < mean(a − b) < margin at α (p_tost, the larger of the two;
+    the 1 − 2α interval lies inside ±margin); refuted if the difference lies significantly outside the margin
+    (p_beyond: the interval entirely beyond ±margin); otherwise inconclusive. Not significant is never taken for
+    equivalent."""
     a = np.asarray(a, dtype=float)
     d = a - (0.0 if b is None else np.asarray(b, dtype=float))
     p_low, p_high = _one_sided_t(d, -margin, "greater", extra_var), _one_sided_t(d, margin, "less", extra_var)
@@ -157,9 +172,10 @@ def equivalence(a, b=None, *, margin: float, alpha: float, what: str = "a − b"
     low, high = _t_interval(d, level(alpha), extra_var)
     rule = (f"paired TOST: |{what}| < {margin:g} at α = {alpha:g} (two one-sided t-tests); refuted if the "
             f"difference is significantly beyond ±{margin:g}")
+    tests = {"p_tost": f"TOST (paired t) within ±{margin:g}", "p_beyond": f"one-sided t-test beyond ±{margin:g}"}
     return _record(rule, verdict, alpha=alpha, effect=float(d.mean()), low=low, high=high, n=d.size,
-                   p_value=outside if verdict == REFUTED else p, test="TOST (paired t)", margin=margin,
-                   p_expected=_num(p), p_opposite=_num(outside))
+                   decided_by="p_beyond" if verdict == REFUTED else "p_tost", tests=tests,
+                   ps={"p_tost": p, "p_beyond": outside}, margin=margin)
 
 
 def noninferiority(a, b=None, *, margin: float, alpha: float, what: str = "a − b") -> dict:
@@ -172,9 +188,11 @@ def noninferiority(a, b=None, *, margin: float, alpha: float, what: str = "a −
     low, high = _t_interval(d, level(alpha))
     rule = (f"one-sided t-test of {what} > −{margin:g} at α = {alpha:g} (non-inferiority, the lower half of a TOST); "
             f"refuted if {what} < −{margin:g} is significant")
+    tests = {"p_expected": f"non-inferiority t-test (> −{margin:g})",
+             "p_opposite": f"one-sided t-test of inferiority (< −{margin:g})"}
     return _record(rule, verdict, alpha=alpha, effect=float(d.mean()), low=low, high=high, n=d.size,
-                   p_value=p_worse if verdict == REFUTED else p, test="non-inferiority t-test", margin=margin,
-                   p_expected=_num(p), p_opposite=_num(p_worse))
+                   decided_by="p_opposite" if verdict == REFUTED else "p_expected", tests=tests,
+                   ps={"p_expected": p, "p_opposite": p_worse}, margin=margin)
 
 
 def rate(successes, *, threshold: float, alpha: float, expect: str = "above") -> dict:
@@ -190,13 +208,16 @@ def rate(successes, *, threshold: float, alpha: float, expect: str = "above") ->
     above, below = ci.low > threshold, ci.high < threshold
     verdict = (SHOWN if (above if expect == "above" else below) else
                REFUTED if (below if expect == "above" else above) else INCONCLUSIVE)
+    other = "below" if expect == "above" else "above"
     rule = (f"exact Clopper–Pearson {100 * level(alpha):g}% interval of the success rate entirely "
-            f"{'above' if expect == 'above' else 'below'} {threshold:g} (the one-sided exact binomial test at "
-            f"α = {alpha:g}); refuted if entirely on the other side")
+            f"{expect} {threshold:g} (the one-sided exact binomial test at α = {alpha:g}); refuted if entirely on "
+            "the other side")
+    tests = {"p_expected": f"one-sided exact binomial test ({expect} {threshold:g})",
+             "p_opposite": f"one-sided exact binomial test ({other} {threshold:g})"}
     return _record(rule, verdict, alpha=alpha, effect=k / n, low=ci.low, high=ci.high, n=n,
-                   p_value=float(opp.pvalue if verdict == REFUTED else res.pvalue), test="exact binomial",
-                   successes=k, threshold=threshold, n_needed=seeds_needed(threshold, alpha, expect),
-                   p_expected=float(res.pvalue), p_opposite=float(opp.pvalue))
+                   decided_by="p_opposite" if verdict == REFUTED else "p_expected", tests=tests,
+                   ps={"p_expected": res.pvalue, "p_opposite": opp.pvalue}, successes=k, threshold=threshold,
+                   n_needed=seeds_needed(threshold, alpha, expect))
 
 
 def seeds_needed(threshold: float, alpha: float, expect: str = "above") -> int:
@@ -226,9 +247,11 @@ def rates_paired(a_success, b_success, *, alpha: float, expect: str = "greater",
     verdict = SHOWN if p < alpha else REFUTED if p_opp < alpha else INCONCLUSIVE
     rule = (f"exact McNemar test (one-sided binomial on the seeds where exactly one succeeds) of {what} at "
             f"α = {alpha:g}; refuted if the opposite direction is significant")
+    tests = {"p_expected": "one-sided exact McNemar test", "p_opposite": "one-sided exact McNemar test, opposite "
+                                                                         "direction"}
     return _record(rule, verdict, alpha=alpha, effect=(a.sum() - b.sum()) / n, low=low, high=high, n=n,
-                   p_value=p_opp if verdict == REFUTED else p, test="exact McNemar", discordant=[only_a, only_b],
-                   p_expected=p, p_opposite=p_opp)
+                   decided_by="p_opposite" if verdict == REFUTED else "p_expected", tests=tests,
+                   ps={"p_expected": p, "p_opposite": p_opp}, discordant=[only_a, only_b])
 
 
 def check(values, *, tol: float, what: str = "value") -> dict:
@@ -237,27 +260,49 @@ def check(values, *, tol: float, what: str = "value") -> dict:
     x = np.asarray(values, dtype=float)
     verdict = SHOWN if np.all(x <= tol) else REFUTED
     return _record(f"deterministic check: {what} <= {tol:g} in every seed", verdict, alpha=None,
-                   effect=float(x.max()), low=float(x.min()), high=float(x.max()), n=x.size, p_value=None,
-                   test="deterministic check", tol=tol)
+                   effect=float(x.max()), low=float(x.min()), high=float(x.max()), n=x.size, decided_by=None,
+                   tests={}, ps={}, tol=tol)
+
+
+def not_run(rule: str, alpha: float | None) -> dict:
+    """An inconclusive record for a rule that could not be applied (a variant or field missing)."""
+    return {"verdict": INCONCLUSIVE, "rule": rule, "alpha": alpha, "decided_by": None, "test": "not run",
+            "effect": None, "ci_low": None, "ci_high": None, "ci_level": None, "n": 0, "tests": {}}
+
+
+PART_KEYS = ("verdict", "effect", "ci_low", "ci_high", "decided_by", "n")
 
 
 def all_of(parts: dict[str, dict], rule: str | None = None, effect_of: str | None = None) -> dict:
     """An intersection–union rule: shown if every part is shown, refuted if any part is refuted, otherwise
     inconclusive. Each part is tested at its own α (no correction is needed for an intersection–union test).
-    The record's effect and interval are those of the part `effect_of` names, else of the part closest to failing
-    (largest p). Its p_value decides like the rule: the largest part p when shown or inconclusive, the smallest
-    p of a refuted part when refuted."""
+    The record's effect and interval are those of the part `effect_part` names (`effect_of`, else the part
+    closest to failing: the largest deciding p). p_all_parts is the intersection–union p (the largest part's);
+    p_refuting_part the smallest deciding p of a refuted part; the verdict's side picks which decided."""
     verdicts = [p["verdict"] for p in parts.values()]
     verdict = SHOWN if all(v == SHOWN for v in verdicts) else REFUTED if REFUTED in verdicts else INCONCLUSIVE
-    worst = parts[effect_of] if effect_of else max(parts.values(),
-                                                    key=lambda p: -1 if p["p_value"] is None else p["p_value"])
-    ps = [p["p_value"] for p in parts.values() if p["p_value"] is not None and
-          (verdict != REFUTED or p["verdict"] == REFUTED)]
-    deciding = None if not ps else min(ps) if verdict == REFUTED else max(ps)
+    pmax = {k: -1 if p_of(p) is None else p_of(p) for k, p in parts.items()}
+    shown_by = effect_of or max(parts, key=lambda k: pmax[k])
+    worst = parts[shown_by]
+    ps = [p_of(p) for p in parts.values() if p_of(p) is not None]
+    refuting = [p_of(p) for p in parts.values() if p_of(p) is not None and p["verdict"] == REFUTED]
+    kinds = sorted({p.get("test") for p in parts.values() if p_of(p) is not None} - {None})
+    each = f", each a {kinds[0]}" if len(kinds) == 1 else ""
+    tests = {"p_all_parts": f"intersection–union (the largest p of its parts{each})"} if ps else {}
+    if refuting:
+        tests["p_refuting_part"] = f"the smallest p of a refuted part{each}"
+    decided_by = ("p_refuting_part" if verdict == REFUTED else "p_all_parts") if ps and (
+        verdict != REFUTED or refuting) else None
     text = rule or "every part shown (intersection–union); refuted if any part is refuted"
-    return {**worst, "verdict": verdict, "p_value": deciding, "rule": text + ": " + "; ".join(f"{k}: {p['rule']}" for k, p in parts.items()),
-            "parts": {k: {key: p[key] for key in ("verdict", "effect", "ci95_low", "ci95_high", "p_value", "n")}
-                      for k, p in parts.items()}}
+    inherited = {k: v for k, v in worst.items() if k not in ("rule", "decided_by", "test", "tests", "parts")
+                 and not k.startswith("p_") and k != "verdict"}
+    return {**inherited, "verdict": verdict, "rule": text + ": " + "; ".join(f"{k}: {p['rule']}"
+                                                                             for k, p in parts.items()),
+            "decided_by": decided_by, "test": tests[decided_by] if decided_by else "deterministic check",
+            **({"p_all_parts": max(ps)} if ps else {}), **({"p_refuting_part": min(refuting)} if refuting else {}),
+            "tests": tests, "effect_part": shown_by,
+            "parts": {k: {**{key: p.get(key) for key in PART_KEYS}, **{key: p[key] for key in p_keys(p)},
+                          "tests": p.get("tests", {})} for k, p in parts.items()}}
 
 
 def within(x, lo: float, hi: float, alpha: float, what: str) -> dict:
@@ -270,14 +315,23 @@ def within(x, lo: float, hi: float, alpha: float, what: str) -> dict:
     rec = all_of(parts, f"the {100 * level(alpha):g}% t interval of {what} lies inside [{lo:g}, {hi:g}]; refuted "
                         "if it lies entirely outside")
     own = difference(x, expect="greater", alpha=alpha, what=what)
-    return rec | {k: own[k] for k in ("effect", "ci95_low", "ci95_high", "n")}
+    return rec | {k: own[k] for k in ("effect", "ci_low", "ci_high", "n")} | {"effect_part": None}
+
+
+def shifted(result: dict, by: float) -> dict:
+    """The record with its effect and interval moved by `by` (a test of x − bar read back as x)."""
+    return result | {k: result[k] + by for k in ("effect", "ci_low", "ci_high")}
 
 
 def finding(fid: str, claim: str, result: dict, text: str, *, primary: bool = False, scale: float = 1.0,
-            unit: str = "") -> dict:
-    """A finding: its id, whether it answers the experiment's question (primary), the claim, the rule's record
-    and a sentence generated from the numbers. `scale`/`unit` say how effect and interval read (e.g. 100, 'pp')."""
-    return {"id": fid, "primary": primary, "claim": claim, **result, "scale": scale, "unit": unit, "text": text}
+            unit: str = "", compared: dict | None = None, **says: str) -> dict:
+    """A finding: its id, whether it answers the experiment's question (primary), the claim, the rule's record,
+    the variants compared (role → value) and a sentence: `text` (from the record's numbers) followed by what the
+    verdict says (`says`, keyed by verdict; a missing one is left out). `scale`/`unit` say how effect and interval
+    read (e.g. 100, 'pp')."""
+    said = says.get(result["verdict"])
+    return {"id": fid, "primary": primary, "claim": claim, **result, "scale": scale, "unit": unit,
+            **({"compared": compared} if compared else {}), "text": text + (f" {said}" if said else "")}
 
 
 def claim_verdict(f: dict) -> str:
@@ -287,17 +341,18 @@ def claim_verdict(f: dict) -> str:
 
 
 def holm(findings: list[dict], family: str) -> list[dict]:
-    """Holm's step-down adjustment over the primary findings with a p-value (the family: one experiment's primary
-    questions), in place. Each gets p_adjusted and family; a shown or refuted verdict whose adjusted p is not below
-    its α becomes inconclusive (raw_verdict keeps what the unadjusted rule said, and the sentence says so).
-    Deterministic checks have no p and no sampling error: they are left out of the family (p_adjusted None)."""
-    fam = [f for f in findings if f["primary"] and f.get("p_value") is not None and f.get("alpha") is not None]
+    """Holm's step-down adjustment of the deciding p (`decided_by`) over the primary findings that have one (the
+    family: one experiment's primary questions), in place. Each gets p_adjusted and family; a shown or refuted
+    verdict whose adjusted p is not below its α becomes inconclusive (raw_verdict keeps what the unadjusted rule
+    said, and the sentence says so). Deterministic checks have no p and no sampling error: they are left out of
+    the family (p_adjusted None)."""
+    fam = [f for f in findings if f["primary"] and p_of(f) is not None and f.get("alpha") is not None]
     for f in findings:
         if f["primary"] and f not in fam:
             f["p_adjusted"], f["family"] = None, f"{family} (no p-value: outside the family)"
     m, running = len(fam), 0.0
-    for rank, f in enumerate(sorted(fam, key=lambda f: f["p_value"])):
-        running = max(running, min(1.0, (m - rank) * f["p_value"]))
+    for rank, f in enumerate(sorted(fam, key=p_of)):
+        running = max(running, min(1.0, (m - rank) * p_of(f)))
         f["p_adjusted"], f["family"] = running, f"{family}: Holm over its {m} primary findings"
         if f["verdict"] != INCONCLUSIVE and running >= f["alpha"]:
             f["raw_verdict"], f["verdict"] = f["verdict"], INCONCLUSIVE

@@ -31,44 +31,51 @@ def png(width: int = 160, height: int = 110) -> bytes:
 
 
 def stat(mean: float, n: int = 3) -> dict:
-    return {"mean": mean, "std": 0.01, "ci95_low": mean - 0.02, "ci95_high": mean + 0.02, "median": mean, "n": n}
+    return {"mean": mean, "std": 0.01, "ci_low": mean - 0.02, "ci_high": mean + 0.02, "median": mean, "n": n}
+
+
+T_EXPECTED, T_OPPOSITE = "one-sided paired t-test (> 0)", "one-sided paired t-test, opposite direction (< 0)"
 
 
 def finding(fid: str, verdict: str, primary: bool, **kw) -> dict:
     base = {"id": fid, "primary": primary, "claim": f"The {fid} effect is positive and larger than the spread between seeds would explain in every variant.", "verdict": verdict,
             "rule": "one-sided paired t-test of a − b > 0 at α = 0.05; refuted if the opposite one-sided test is "
-                    "significant", "alpha": 0.05, "effect": 0.0135, "ci95_low": 0.004, "ci95_high": 0.023, "n": 3,
-            "p_value": 0.012, "test": "paired t-test", "scale": 100.0, "unit": "pp",
+                    "significant", "alpha": 0.05, "effect": 0.0135, "ci_low": 0.004, "ci_high": 0.023, "n": 3,
+            "p_expected": 0.012, "p_opposite": 0.988, "decided_by": "p_expected", "test": T_EXPECTED,
+            "tests": {"p_expected": T_EXPECTED, "p_opposite": T_OPPOSITE}, "scale": 100.0, "unit": "pp",
             "text": f"The {fid} difference is 1.35 pp [95% CI 0.4, 2.3], p = 0.012."}
     return base | kw
 
 
 def metrics_for(name: str) -> dict:
-    findings = [finding("main", "shown", True), finding("second", "inconclusive", False, p_value=0.2),
+    findings = [finding("main", "shown", True), finding("second", "inconclusive", False, p_expected=0.2),
                 finding("old_claim", "refuted" if name == "l2" else "shown", False)]
     if name == "dropout":
         findings[2]["claim_verdict"] = "not testable as stated"
     if name == "l2":
         findings[0] = finding("main", "refuted", True)
     if name == "architectures":
-        findings.append(finding("rate", "shown", True, test="exact binomial", rule="exact Clopper–Pearson 95% "
-                                "interval of the success rate entirely above 0.95", effect=1.0, ci95_low=0.29,
-                                ci95_high=1.0, scale=100.0, unit="%", n_needed=72, successes=3, threshold=0.95))
+        findings.append(finding("rate", "shown", True, test="one-sided exact binomial test (above 0.95)",
+                                rule="exact Clopper–Pearson 95% "
+                                "interval of the success rate entirely above 0.95", effect=1.0, ci_low=0.29,
+                                ci_high=1.0, scale=100.0, unit="%", n_needed=72, successes=3, threshold=0.95))
     if name == "numpy_rnn":
-        findings.append(finding("matches_pytorch", "shown", True, test="deterministic check", p_value=None, alpha=None,
+        findings.append(finding("matches_pytorch", "shown", True, test="deterministic check", decided_by=None, tests={},
+                                alpha=None,
                                 rule="deterministic check: value <= 1e-06 in every seed", effect=2e-12,
-                                ci95_low=1e-12, ci95_high=2e-12, scale=1.0, unit="nats", tol=1e-6))
+                                ci_low=1e-12, ci_high=2e-12, scale=1.0, unit="nats", tol=1e-6))
     if name == "sentiment":
-        findings[0] = finding("main", "inconclusive", True, n=1, p_value=0.3)
-        findings.append(finding("best_recurrent_vs_tfidf", "refuted", True, effect=-0.0223, ci95_low=-0.026,
-                                ci95_high=-0.0186, p_value=1.5e-31, test="exact McNemar"))
+        findings[0] = finding("main", "inconclusive", True, n=1, p_expected=0.3)
+        findings.append(finding("best_recurrent_vs_tfidf", "refuted", True, effect=-0.0223, ci_low=-0.026,
+                                ci_high=-0.0186, p_opposite=1.5e-31, decided_by="p_opposite",
+                                test="one-sided exact McNemar test, opposite direction"))
     for f in findings:
         f["ci_level"] = 0.95
     holm(findings, name)  # p_adjusted and family on the primaries, as the evaluate stage leaves them
     return {"experiment": name, "seeds": [0, 1, 2],
             "variants": {"a": {"acc": stat(0.9), "loss": stat(0.3)}, "b": {"acc": stat(0.91), "loss": stat(0.28)}},
             "comparisons": {"acc_b_vs_a": {"a": "b", "b": "a", "metric": "acc", "mean_diff": 0.01,
-                                           "diff_ci95_low": 0.0, "diff_ci95_high": 0.02, "test": "paired t-test",
+                                           "diff_ci_low": 0.0, "diff_ci_high": 0.02, "test": "paired t-test",
                                            "statistic": 3.0, "p_value": 0.04}},
             "derived": {"x": 1.0}, "findings": findings}
 

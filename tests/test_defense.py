@@ -44,7 +44,7 @@ def test_a_test_against_a_bar_names_the_bar_in_either_reading():
     saved = RNG.normal(0.65, 0.05, 41)
     rec = v.difference(saved - 0.3, expect="greater", alpha=A, what="fraction of epochs saved − 0.3")
     rec |= {k: x for k, x in v.difference(saved, expect="greater", alpha=A).items()
-            if k in ("effect", "ci95_low", "ci95_high")}  # as early stopping's judge reports it: the saving itself
+            if k in ("effect", "ci_low", "ci_high")}  # as early stopping's judge reports it: the saving itself
     as_value = flip(v.finding("saves_epochs", "saves > 30%", rec, "t", primary=True, scale=100, unit="%"))
     assert "the bar 0.3" in as_value and "not 0" in as_value and "entirely above 30%" in as_value
     acc = RNG.normal(0.88, 0.003, 3)
@@ -76,7 +76,7 @@ def test_an_intersection_union_rule_is_answered_by_its_weakest_part_with_holm():
     other = v.finding("other", "o", v.difference(a, expect="greater", alpha=A), "t", primary=True)
     v.holm([f, other], "architectures")
     text = flip(f)
-    weakest = max(parts, key=lambda k: parts[k]["p_value"])
+    weakest = max(parts, key=lambda k: v.p_of(parts[k]))
     assert f"the weakest, *{weakest}*, decides" in text and "boundary is 0 (no difference)" in text
     assert "Holm-adjusted p" in text and "decades" in text and "log10 test MSE" not in text
 
@@ -128,7 +128,7 @@ def test_defense_md_asks_the_examiners_questions_from_the_runs_weak_points(tmp_p
     assert "*Why can gated_vs_rnn not be significant?*" in text and "0.5^4 = 0.0625" in text
     assert "never pass with 6 seeds?* Even 6/6 successes" in text
     assert "*What does the copy of cifar10 change?*" in text and "Used by l2" in text
-    assert "The primaries use: exact McNemar." in text  # only the tests the primaries use
+    assert "The primaries use: one-sided exact McNemar test." in text  # only the tests the primaries use
     assert "n = 6 counts seeds (gated_vs_rnn, old_claim)" in text
     design = text.split("**Design decisions**", 1)[1]
     for reason in ("Holm within each experiment", "sign test", "paired designs", "validation data only"):

@@ -7,6 +7,7 @@ import yaml
 
 from dlps.experiments.dropout import figures, judge, spec, train
 from dlps.jobs.evaluate import aggregate, check_findings, findings_of
+from dlps.fmt import fmt_p
 from dlps.schema import ParamError
 from dlps.experiments import load
 
@@ -122,7 +123,10 @@ def test_a_gain_shown_smaller_than_the_smallest_of_interest_is_refuted():
                      noise=0.00005)
     _, found = judged(CFG | {"alpha": 0.025}, runs)
     beats = found["beats_baseline"]
-    assert beats["verdict"] == "refuted" and beats["tost_p_value"] < 0.025 and beats["p_expected"] < 0.025
+    assert beats["verdict"] == "refuted" and beats["p_tost"] < 0.025 and beats["p_expected"] < 0.025
+    assert beats["decided_by"] == "p_tost" and "TOST" in beats["test"]
+    assert f"paired TOST within ±0.01, {fmt_p(beats['p_tost'])}" in beats["text"]  # the TOST's p, named as such
+    assert f"paired t-test (> 0), {fmt_p(beats['p_expected'])}" in beats["text"]  # and the t-test's its own
     assert "smaller than 1 pp" in beats["text"]
 
 

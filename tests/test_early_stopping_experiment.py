@@ -152,13 +152,13 @@ def test_the_range_rule_inside_holds_disjoint_does_not_hold_else_inconclusive():
     assert verdicts.within([0.60, 0.62, 0.61], 0.3, 0.4, 0.05, "saved")["verdict"] == "refuted"
     assert verdicts.within([0.30, 0.45, 0.38], 0.3, 0.4, 0.05, "saved")["verdict"] == "inconclusive"
     rec = verdicts.within([0.34, 0.35, 0.36, 0.35, 0.35], 0.3, 0.4, 0.05, "saved")
-    assert rec["effect"] == pytest.approx(0.35) and rec["ci95_low"] > 0.3 and rec["ci95_high"] < 0.4
+    assert rec["effect"] == pytest.approx(0.35) and rec["ci_low"] > 0.3 and rec["ci_high"] < 0.4
 
 
 def test_an_interval_reaching_beyond_the_margin_is_inconclusive_not_maintained():
     _, found = judged(fake_rows(restored=(0.85, 0.85, 0.85), noise=0.01))
     kept = found["performance_maintained"]
-    assert kept["ci95_low"] < -0.003 < kept["ci95_high"]
+    assert kept["ci_low"] < -0.003 < kept["ci_high"]
     assert kept["verdict"] == "inconclusive" and "not evidence of no difference" in kept["text"]
 
 

@@ -81,11 +81,11 @@ def test_the_band_rule_reads_the_interval_not_the_point():
     assert judge(None, None, [0.9, 1.0], "published") == "inconclusive"
     assert judge(-32.0, -31.0, [None, -30.1], "theory") == "consistent"
     assert judge(-30.5, -29.0, [None, -30.1], "theory") == "overlaps"
-    stat = lambda mean, lo, hi, n=5: {"mean": mean, "std": 0.01, "ci95_low": lo, "ci95_high": hi, "n": n}
+    stat = lambda mean, lo, hi, n=5: {"mean": mean, "std": 0.01, "ci_low": lo, "ci_high": hi, "n": n}
     metrics = {"e": {"variants": {"0.001": {"acc": stat(0.85, 0.84, 0.86), "wide": stat(0.85, 0.75, 0.95),
                                             "one": stat(0.85, 0.85, 0.85, n=1)}},
                      "derived": {"per_seed": [0.9, 1.0, 1.1], "best": 3},
-                     "findings": [{"id": "rate", "effect": 4 / 6, "ci95_low": 0.22, "ci95_high": 0.96,
+                     "findings": [{"id": "rate", "effect": 4 / 6, "ci_low": 0.22, "ci_high": 0.96,
                                    "ci_level": 0.95, "test": "exact binomial"}]}}
     refs = [_ref(path="variants.0.001.acc", scale=100, band=[80, 90]),
             _ref(path="variants.0.001.acc", scale=100, band=[87, 90]),
@@ -109,7 +109,7 @@ def test_the_band_rule_reads_the_interval_not_the_point():
 
 
 def test_a_test_set_sampling_term_widens_the_interval_over_seeds():
-    s = {"mean": 0.9, "std": 0.001, "ci95_low": 0.898, "ci95_high": 0.902, "n": 3}
+    s = {"mean": 0.9, "std": 0.001, "ci_low": 0.898, "ci_high": 0.902, "n": 3}
     metrics = {"e": {"variants": {"m": {"acc": s, "n_a": {"mean": 24000.0}, "n_b": {"mean": 1000.0}}}}}
     ref = _ref(path="variants.m.acc", band=[0.8, 1.0], sampling_n=["variants.m.n_a.mean", "variants.m.n_b.mean"])
     (row,) = check({}, metrics, [ref])

@@ -4,6 +4,7 @@ import numpy as np
 
 from dlps.experiments.overfitting import judge, spec, train
 from dlps.jobs.evaluate import aggregate, check_findings, findings_of
+from dlps.verdicts import p_of
 from dlps.experiments import load
 
 EXP = load("overfitting")
@@ -41,4 +42,4 @@ def test_findings_are_not_shown_when_the_effect_is_absent():
     cfg = CFG | {"degrees": [3, 4, 5], "seeds": [0, 1, 2]}  # nothing overfits or underfits clearly
     findings = judged(cfg)
     assert all(f["verdict"] != "shown" for f in findings)
-    assert all(f["p_value"] is not None and "sign test" in f["rule"] for f in findings)
+    assert all(p_of(f) is not None and "sign test" in f["rule"] for f in findings)

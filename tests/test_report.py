@@ -65,11 +65,11 @@ def test_experiment_verdict_is_the_primary_findings_common_verdict_or_mixed():
 
 
 def test_headline_reads_the_effect_in_its_scale_and_unit_with_interval_and_p():
-    f = {"effect": 0.0135, "ci95_low": 0.004, "ci95_high": 0.023, "n": 3, "p_value": 0.012, "alpha": 0.05,
-         "test": "paired t-test", "scale": 100, "unit": "pp"}
-    assert headline(f) == "1.35 pp [95% CI 0.4, 2.3]; one-sided p = 0.012 (α = 0.05), paired t-test"
+    f = {"effect": 0.0135, "ci_low": 0.004, "ci_high": 0.023, "n": 3, "p_expected": 0.012, "alpha": 0.05,
+         "decided_by": "p_expected", "test": "one-sided paired t-test (> 0)", "scale": 100, "unit": "pp"}
+    assert headline(f) == "1.35 pp [95% CI 0.4, 2.3]; one-sided paired t-test (> 0) p = 0.012 (α = 0.05)"
     assert "one seed, no CI" in headline(f | {"n": 1})
-    assert "range over 3 seeds" in headline(f | {"test": "deterministic check", "p_value": None})
+    assert "range over 3 seeds" in headline(f | {"test": "deterministic check", "decided_by": None})
 
 
 def test_build_writes_every_output_from_the_contract(built):
@@ -78,7 +78,8 @@ def test_build_writes_every_output_from_the_contract(built):
     summary = index.split('<section id="summary">', 1)[1].split("</section>", 1)[0]
     assert summary.count('class="card"') == len(NAMES) and summary.count("<img") == len(NAMES)
     assert "✘ refuted" in summary and "✔ shown" in summary and "? inconclusive" in summary
-    assert "1.35 pp [95% CI 0.4, 2.3]" in summary and "one-sided p = 0.012 (α = 0.05); Holm-adjusted p = " in summary
+    assert "1.35 pp [95% CI 0.4, 2.3]" in summary
+    assert "one-sided paired t-test (&gt; 0) p = 0.012 (α = 0.05); Holm-adjusted p = " in summary
     assert "…" not in summary and "line-clamp" not in index and "ellipsis" not in index
     assert index.index('id="bottom-line"') < index.index('id="summary"') < index.index("<nav>")
     assert md.count("dvc exp run -S '") == len(NAMES) and md.count("### Try it") == len(NAMES)
@@ -141,19 +142,22 @@ def test_bottom_line_counts_claims_and_primary_findings():
 
 
 def test_headline_is_the_writeups_finding_with_its_unit_and_meaning():
-    main = {"id": "main", "primary": True, "verdict": "shown", "effect": 0.199, "ci95_low": 0.193, "ci95_high": 0.207,
-            "n": 30, "p_value": 9.3e-10, "alpha": 0.025, "test": "exact sign test", "unit": "", "claim": "c",
+    main = {"id": "main", "primary": True, "verdict": "shown", "effect": 0.199, "ci_low": 0.193, "ci_high": 0.207,
+            "n": 30, "p_expected": 9.3e-10, "decided_by": "p_expected", "alpha": 0.025,
+            "test": "one-sided exact sign test (> 0)", "unit": "", "claim": "c",
             "rule": "one-sided exact sign test of test MSE, degree 1 − degree 3 > 0 at α = 0.025",
             "p_adjusted": 1.9e-9, "family": "x: Holm over its 2 primary findings", "ci_level": 0.95}
-    other = main | {"id": "other", "effect": -0.0223, "ci95_low": -0.026, "ci95_high": -0.0186, "unit": "pp",
-                    "scale": 100, "verdict": "refuted", "p_value": 1.5e-31, "p_adjusted": 3e-31}
+    other = main | {"id": "other", "effect": -0.0223, "ci_low": -0.026, "ci_high": -0.0186, "unit": "pp",
+                    "scale": 100, "verdict": "refuted", "p_opposite": 1.5e-31, "decided_by": "p_opposite",
+                    "test": "one-sided exact sign test, opposite direction (< 0)", "p_adjusted": 3e-31}
     writeup = {"headline": "other", "headline_unit": "MSE", "headline_meaning": "a minus b:\n lower is better"}
     data = Data({}, ["x"], {"x": {"findings": [main, other]}}, {"x": writeup}, {"x": []})
     h = data.headline("x")
     assert h["finding"] is other and h["others"] == [main]
     assert h["number"] == "-2.23 pp [95% CI -2.6, -1.86]"  # the record's unit stands; headline_unit only fills a gap
     assert h["meaning"] == "a minus b: lower is better"
-    assert h["p"] == ("one-sided p of the refuting test = 1.5e-31 (α = 0.025); Holm-adjusted p = 3.0e-31 "
+    assert h["p"] == ("one-sided exact sign test, opposite direction (< 0) p = 1.5e-31 (α = 0.025); Holm-adjusted "
+                      "p = 3.0e-31 "
                       "(x: Holm over its 2 primary findings)")
     data.writeups["x"] = {"headline_unit": "MSE", "headline_meaning": "degree 1 minus degree 3"}  # first primary
     h = data.headline("x")
@@ -164,12 +168,12 @@ def test_headline_is_the_writeups_finding_with_its_unit_and_meaning():
 
 
 def test_p_values_are_labelled_by_test_side_and_adjustment():
-    f = {"p_value": 0.01, "alpha": 0.025, "verdict": "shown", "test": "paired t-test"}
-    assert p_text(f) == "one-sided p = 0.01 (α = 0.025)"
-    assert p_text(f | {"test": "TOST (paired t)"}).startswith("TOST p = 0.01")
-    assert p_text(f | {"tost_p_value": 0.01, "verdict": "refuted"}).startswith("TOST p (refuting: inside the margin)")
-    assert "refuting" in p_text(f | {"verdict": "inconclusive", "raw_verdict": "refuted"})
-    assert p_text({"p_value": None, "verdict": "shown"}) == ""
+    f = {"p_expected": 0.01, "p_tost": 0.3, "decided_by": "p_expected", "alpha": 0.025, "verdict": "shown",
+         "test": "one-sided paired t-test (> 0)"}
+    assert p_text(f) == "one-sided paired t-test (> 0) p = 0.01 (α = 0.025)"
+    tost = f | {"decided_by": "p_tost", "p_tost": 0.004, "test": "paired TOST within ±0.01", "verdict": "refuted"}
+    assert p_text(tost).startswith("paired TOST within ±0.01 p = 0.004")  # the TOST's p, never called a t-test's
+    assert p_text({"decided_by": None, "verdict": "shown"}) == ""
     check = {"test": "deterministic check", "rule": "deterministic check: loss gap <= 1e-06 in every seed"}
     assert rule_meaning(check) == "largest over seeds of: loss gap; it must be at most 1e-06"
     assert rule_meaning({"rule": "paired TOST: |gap| < 0.05 at α = 0.025 (two one-sided t-tests)"}) == \
@@ -325,3 +329,20 @@ def test_a_log_axis_within_one_decade_gets_several_tick_labels():
     labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text() and low <= t.get_position()[1] <= high]
     plt.close(fig)
     assert len(labels) >= 3, labels
+
+
+def test_compare_lists_a_changed_verdict_with_its_deciding_test_on_both_sides():
+    from dlps.report.compare import _change_row, verdict_changes
+
+    side = lambda verdict, by, x: {"verdict": verdict, "decided_by": by, f"neg_log10_{by}": x}  # noqa: E731
+    diff = {"metrics/headline/l2.json": {
+        f"{fid}.{k}": {"old": old.get(k), "new": new.get(k)} for fid, old, new in (
+            ("beats_baseline", side("inconclusive", "p_expected", 0.6), side("refuted", "p_tost", 2.0)
+             | {"effect": 0.003, "ci_low": -0.001, "ci_high": 0.007}),
+            ("largest_underfits", side("shown", "p_expected", 9.0), side("shown", "p_expected", 8.0)))
+        for k in {*old, *new}}}
+    changes = verdict_changes(diff)
+    assert [c["finding"] for c in changes] == ["l2/beats_baseline"]
+    row = _change_row(changes[0])
+    assert row[1] == "inconclusive → refuted" and row[2] == "p_expected, p = 0.25" and row[3] == "p_tost, p = 0.01"
+    assert row[5] == "[-0.001, 0.007]"

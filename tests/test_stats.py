@@ -13,12 +13,12 @@ def test_summary_known_case():
     half = 2.7764451 * math.sqrt(2.5) / math.sqrt(5)
     assert s["mean"] == 3 and s["n"] == 5 and s["median"] == 3
     assert s["std"] == pytest.approx(math.sqrt(2.5))
-    assert s["ci95_low"] == pytest.approx(3 - half, rel=1e-6) and s["ci95_high"] == pytest.approx(3 + half, rel=1e-6)
+    assert s["ci_low"] == pytest.approx(3 - half, rel=1e-6) and s["ci_high"] == pytest.approx(3 + half, rel=1e-6)
 
 
 def test_single_value_has_degenerate_interval():
-    assert stats.summarize([2.0]) | {} == {"mean": 2.0, "std": 0.0, "ci95_low": 2.0, "ci95_high": 2.0,
-                                           "median": 2.0, "n": 1}
+    assert stats.summarize([2.0]) | {} == {"mean": 2.0, "std": 0.0, "ci_low": 2.0, "ci_high": 2.0,
+                                           "ci_level": 0.95, "median": 2.0, "n": 1}
 
 
 def test_paired_t_matches_one_sample_t_on_differences():

@@ -214,7 +214,7 @@ def fake_trained(gated: list[float], rnn: list[float], solved=None) -> tuple[dic
 def test_matched_comparison_by_sign_test_on_paired_log_ratios(gated, rnn, solved, verdict):
     runs, m = fake_trained(gated, rnn, solved)
     f = judge._trained(TINY, m, runs, "lstm", "matched")
-    assert f["verdict"] == verdict and f["test"] == "exact sign test" and f["primary"]
+    assert f["verdict"] == verdict and "exact sign test" in f["test"] and f["primary"]
     if len(gated) < judge.wilcoxon_seeds_needed(0.05):
         assert "needs at least 5 matched seeds" in f["text"]
 

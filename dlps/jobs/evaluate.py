@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 from dlps import stats
 from dlps.io import write_json
 from dlps.jobs.runs import load_runs
 from dlps.paths import headline_file, metrics_file
-from dlps.verdicts import VERDICTS, holm
+from dlps.verdicts import VERDICTS, holm, p_keys, p_of
 
-HEADLINE_KEYS = ("verdict", "effect", "ci95_low", "ci95_high", "p_value", "p_adjusted")
+HEADLINE_KEYS = ("verdict", "decided_by", "effect", "ci_low", "ci_high", "ci_level")
 
 
 def aggregate(exp, cfg: dict, runs: dict[str, list[dict]]) -> dict:
@@ -34,15 +36,24 @@ def check_findings(name: str, findings: list[dict]) -> None:
     assert any(f["primary"] for f in findings), f"{name}: no primary finding"
     for f in findings:
         assert f["verdict"] in VERDICTS and f["rule"], f"{name}/{f['id']}: bad verdict or rule"
-        if f["verdict"] == "shown" and f["p_value"] is not None and f["alpha"] is not None:
-            assert f["p_value"] < f["alpha"], f"{name}/{f['id']}: shown with p = {f['p_value']} >= α"
+        if f["verdict"] == "shown" and p_of(f) is not None and f["alpha"] is not None:
+            assert p_of(f) < f["alpha"], f"{name}/{f['id']}: shown with p = {p_of(f)} >= α"
             if f["primary"]:
                 assert f["p_adjusted"] < f["alpha"], f"{name}/{f['id']}: shown with p_adjusted >= α"
 
 
+def neg_log10(p: float | None) -> float | None:
+    """−log10 p, capped at 300 (p = 0 is below every float JSON holds)."""
+    return None if p is None else round(min(300.0, -math.log10(max(p, 1e-300))), 4)
+
+
 def headline(findings: list[dict]) -> dict:
-    """The primary findings, five numbers each: what `dvc exp show` shows by default."""
-    return {f["id"]: {k: f[k] for k in HEADLINE_KEYS} for f in findings if f["primary"]}
+    """The primary findings: verdict, deciding test, effect and interval, and each p as −log10 p, because
+    `dvc metrics diff` rounds to 5 decimals whatever --precision says (p = 4.2e-06 shows as 0.0); the raw p's
+    are in metrics/<name>.json."""
+    return {f["id"]: {**{k: f.get(k) for k in HEADLINE_KEYS},
+                      **{f"neg_log10_{k}": neg_log10(f[k]) for k in (*p_keys(f), "p_adjusted") if k in f}}
+            for f in findings if f["primary"]}
 
 
 def findings_of(exp, cfg: dict, metrics: dict, runs: dict) -> list[dict]:

@@ -75,7 +75,7 @@ def _finding(doc: Doc, data: Data, name: str, f: dict):
 def _cell(s: dict) -> str:
     if s.get("n", 0) <= 1:
         return f"{fmt(s['mean'])} (one seed, no CI)"
-    return f"{fmt(s['mean'])} [{fmt(s['ci95_low'])}, {fmt(s['ci95_high'])}] (median {fmt(s['median'])})"
+    return f"{fmt(s['mean'])} [{fmt(s['ci_low'])}, {fmt(s['ci_high'])}] (median {fmt(s['median'])})"
 
 
 def _table_metrics(name: str, m: dict) -> list[str]:
@@ -128,8 +128,8 @@ def experiment_section(doc: Doc, data: Data, name: str):
             "difference the finding's p is about half of this one):" if sides == {"two-sided"} else ":"))
         doc.table(["comparison", "metric", "mean difference a − b [95% CI]", "test",
                    "statistic", "p (two-sided)" if sides == {"two-sided"} else "p (side)"], [
-            [f"{c['a']} vs {c['b']}", c["metric"], f"{fmt(c['mean_diff'])} [{fmt(c['diff_ci95_low'])}, "
-             f"{fmt(c['diff_ci95_high'])}]", c["test"], fmt(c["statistic"]),
+            [f"{c['a']} vs {c['b']}", c["metric"], f"{fmt(c['mean_diff'])} [{fmt(c['diff_ci_low'])}, "
+             f"{fmt(c['diff_ci_high'])}]", c["test"], fmt(c["statistic"]),
              fmt_p(c["p_value"]) + ("" if sides == {"two-sided"} else f" ({c.get('alternative', 'two-sided')})")]
             for c in paired])
     for fig in figs:
@@ -157,8 +157,8 @@ def _short(v) -> str:
 def claims_section(doc: Doc, data: Data):
     doc.heading(2, "Claims check", "claims")
     doc.para("The notebooks this project replaces asserted these results without running them. Each verdict is "
-             "computed from this run's findings (metrics/claims.json); the claims and how each is tested live in "
-             "dlps/report/claims.yaml.")
+             "computed from this run's findings (metrics/claims.json); each experiment's claim and how it is tested "
+             "live in its folder's writeup.yaml (old_claim), the study-wide ones in dlps/report/claims.yaml.")
     if not data.claims:
         doc.para("metrics/claims.json is missing or empty in this run.")
         return

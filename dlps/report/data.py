@@ -9,6 +9,7 @@ from pathlib import Path
 
 from dlps.fmt import fmt, fmt_p
 from dlps.io import read_json
+from dlps.verdicts import p_of
 
 PROTOCOL, DEVIATIONS, PILOT = Path("docs/protocol.md"), Path("docs/deviations.md"), Path("metrics/pilot/findings.json")
 OPEN_CLAIMS = ("inconclusive", "not testable as stated")
@@ -177,34 +178,31 @@ def effect_text(f: dict, unit: str | None = None) -> str:
     if f.get("n", 0) <= 1:
         return f"{eff} (one seed, no CI)"
     if f.get("test") == "deterministic check":
-        return f"{eff} (range over {f['n']} seeds {_num(f['ci95_low'], scale)} to {_num(f['ci95_high'], scale)})"
-    return f"{eff} [{ci_label(f)} {_num(f.get('ci95_low'), scale)}, {_num(f.get('ci95_high'), scale)}]"
+        return f"{eff} (range over {f['n']} seeds {_num(f['ci_low'], scale)} to {_num(f['ci_high'], scale)})"
+    return f"{eff} [{ci_label(f)} {_num(f.get('ci_low'), scale)}, {_num(f.get('ci_high'), scale)}]"
 
 
 def p_label(f: dict) -> str:
-    """Which p a finding's p_value is: every rule decides by one-sided tests (a TOST by the larger of its two), and
-    a refuted verdict's p is that of the test that refuted it."""
-    if f.get("tost_p_value") is not None and f.get("p_value") == f["tost_p_value"]:
-        return "TOST p (refuting: inside the margin)"
-    kind = "TOST p" if "TOST" in f.get("test", "") else "one-sided p"
-    return kind + (" of the refuting test" if (f.get("raw_verdict") or f.get("verdict")) == "refuted" else "")
+    """Which p a finding's deciding p is: its record names the test that decided (`test`, key `decided_by`)."""
+    return f"{f.get('test', 'test')} p"
 
 
 def p_text(f: dict) -> str:
     """The deciding p, labelled, at its α; for a primary finding also its Holm-adjusted p within its family."""
-    if f.get("p_value") is None:
+    if p_of(f) is None:
         return ""
     alpha = f" (α = {f['alpha']:g})" if f.get("alpha") is not None else ""
-    text = f"{p_label(f)} {fmt_p(f['p_value'])[2:]}{alpha}"
+    text = f"{p_label(f)} {fmt_p(p_of(f))[2:]}{alpha}"
     if f.get("p_adjusted") is not None:
         text += f"; Holm-adjusted p {fmt_p(f['p_adjusted'])[2:]} ({f.get('family', 'within the experiment')})"
     return text
 
 
 def evidence_text(f: dict, with_test: bool = True) -> str:
-    """The rule's evidence: its labelled p-value at α, or what decides it when there is none."""
-    if f.get("p_value") is not None:
-        return p_text(f) + (f", {f.get('test', 'test')}" if with_test else "")
+    """The rule's evidence: its p-value at α, labelled by the test that decided, or what decides it when there is
+    none."""
+    if p_of(f) is not None:
+        return p_text(f)
     if f.get("margin") is not None:
         return f"interval vs margin ±{fmt(f['margin'])}, {f.get('test', '')}"
     return f.get("test", "")

@@ -15,7 +15,7 @@ from dlps.fmt import fmt, fmt_p
 from dlps.io import read_json
 from dlps.report.data import Data, effect_text, flat, power_plan
 from dlps.report.verdict_change import cp, mcnemar_floor
-from dlps.verdicts import holm, seeds_needed
+from dlps.verdicts import holm, p_of, seeds_needed
 
 DATASETS = Path("metrics/datasets")
 
@@ -50,9 +50,9 @@ def study_holm(data: Data) -> list[tuple[str, dict, float]]:
     """Holm over every primary of the study with a p-value (dlps.verdicts.holm on copies, one study-wide family):
     (experiment, finding, adjusted p), by raw p."""
     fam = [(n, f) for n in data.names for f in data.primary(n)
-           if f.get("p_value") is not None and f.get("alpha") is not None]
+           if p_of(f) is not None and f.get("alpha") is not None]
     adjusted = holm([{**f, "primary": True, "text": ""} for _, f in fam], "the study")
-    return sorted(((n, f, a["p_adjusted"]) for (n, f), a in zip(fam, adjusted)), key=lambda t: t[1]["p_value"])
+    return sorted(((n, f, a["p_adjusted"]) for (n, f), a in zip(fam, adjusted)), key=lambda t: p_of(t[1]))
 
 
 def _multiplicity(data: Data) -> str:
@@ -68,7 +68,7 @@ def _multiplicity(data: Data) -> str:
     if not moved:
         return head + "no further verdict would change."
     return head + f"{len(moved)} more would become inconclusive: " + "; ".join(
-        f"{n}/{f['id']} ({f['verdict']}, raw {fmt_p(f['p_value'])}, study-wide adjusted p = {fmt(adj)})"
+        f"{n}/{f['id']} ({f['verdict']}, raw {fmt_p(p_of(f))}, study-wide adjusted p = {fmt(adj)})"
         for n, f, adj in moved) + "."
 
 

@@ -99,7 +99,7 @@ def _summary_interval(s: dict, n_items: int | None) -> tuple[float | None, float
     of the n_items test items every seed is scored on (one seed: the exact Clopper–Pearson interval)."""
     n, mean = int(s.get("n", 1)), float(s["mean"])
     if n_items is None:
-        return ((s["ci95_low"], s["ci95_high"], f"95% t interval over {n} seeds") if n >= 2 else
+        return ((s["ci_low"], s["ci_high"], f"95% t interval over {n} seeds") if n >= 2 else
                 (None, None, "one seed, no interval"))
     if n < 2:
         ci = stats.binomtest(round(mean * n_items), n_items).proportion_ci(LEVEL, method="exact")
@@ -115,7 +115,7 @@ def ours(ref: dict, metrics: dict) -> tuple[float, float | None, float | None, s
         f = next((f for f in metrics.get("findings", []) if f["id"] == ref["finding"]), None)
         if f is None or f.get("effect") is None:
             raise KeyError(f"finding {ref['finding']}")
-        return (f["effect"], f["ci95_low"], f["ci95_high"],
+        return (f["effect"], f["ci_low"], f["ci_high"],
                 f"the {100 * f.get('ci_level', LEVEL):g}% interval of finding {ref['finding']} ({f.get('test', '')})")
     value = lookup(metrics, ref["path"])
     if isinstance(value, list):

@@ -57,16 +57,16 @@ def run_cost(times: list[dict]) -> dict:
 def precision_text(check: dict) -> str:
     """One paragraph: fp32 vs bf16 accuracy of the l2 CNN, and whether the paired difference is within seed noise."""
     def ci(s: dict) -> str:
-        return f"{100 * s['mean']:.2f}% [{100 * s['ci95_low']:.2f}, {100 * s['ci95_high']:.2f}]"
+        return f"{100 * s['mean']:.2f}% [{100 * s['ci_low']:.2f}, {100 * s['ci_high']:.2f}]"
 
     parts = []
     for metric in ("val_acc", "test_acc"):
         m, d = check[metric], check[metric]["bf16_minus_fp32"]
         text = f"{metric}: fp32 {ci(m['fp32'])}, bf16 {ci(m['bf16'])}"
         if d is not None:
-            within = d["diff_ci95_low"] <= 0 <= d["diff_ci95_high"]
-            text += (f", paired difference {100 * d['mean_diff']:+.2f} pp [{100 * d['diff_ci95_low']:+.2f}, "
-                     f"{100 * d['diff_ci95_high']:+.2f}] (p = {d['p_value']:.2g}): "
+            within = d["diff_ci_low"] <= 0 <= d["diff_ci_high"]
+            text += (f", paired difference {100 * d['mean_diff']:+.2f} pp [{100 * d['diff_ci_low']:+.2f}, "
+                     f"{100 * d['diff_ci_high']:+.2f}] (p = {d['p_value']:.2g}): "
                      + ("within the seeds' noise" if within else "NOT within the seeds' noise"))
         parts.append(text)
     return (f"Precision check, the l2 CNN at λ = 0 over seeds {check['seeds']} (mean [95% CI]): "

@@ -12,7 +12,7 @@ import numpy as np
 from scipy import stats
 
 from dlps.fmt import fmt, fmt_p
-from dlps.verdicts import seeds_needed
+from dlps.verdicts import p_of, seeds_needed
 
 UP, DOWN = "greater", "less"
 
@@ -35,7 +35,7 @@ def level(f: dict) -> str:
 
 
 def span(f: dict) -> str:
-    return f"[{q(f['ci95_low'], f)}, {q(f['ci95_high'], f)}]"
+    return f"[{q(f['ci_low'], f)}, {q(f['ci_high'], f)}]"
 
 
 def segment(rule: str, key: str, keys) -> str:
@@ -60,8 +60,8 @@ def _reads_value(f: dict, expect: str, bar: float) -> bool:
     """Whether the record's effect is the value itself (its null is the bar) rather than value − bar (null 0).
     The records do not store their null, and judges report it both ways; a t-test's p, effect and interval
     together fix the null the p was computed against."""
-    p = f.get("p_value") if f.get("verdict") != "refuted" else f.get("p_expected")
-    lo, hi, n = f.get("ci95_low"), f.get("ci95_high"), f.get("n", 0)
+    p = f.get("p_expected")
+    lo, hi, n = f.get("ci_low"), f.get("ci_high"), f.get("n", 0)
     if p is None or lo is None or hi is None or n < 2 or hi <= lo or not 0 < p < 1:
         return False
     se = (hi - lo) / (2 * stats.t.ppf(0.5 + f.get("ci_level", 0.95) / 2, n - 1))
@@ -73,7 +73,7 @@ def _reads_value(f: dict, expect: str, bar: float) -> bool:
 def seeds_to_clear(f: dict, distance: float) -> int | None:
     """At the observed mean and spread, the seeds whose matched interval would end `distance` from the effect's
     boundary (a rough reading for an examiner, not the protocol's power calculation); None if no n would."""
-    lo, hi, n, alpha = f.get("ci95_low"), f.get("ci95_high"), f.get("n", 0), f.get("alpha")
+    lo, hi, n, alpha = f.get("ci_low"), f.get("ci_high"), f.get("n", 0), f.get("alpha")
     if distance <= 0 or None in (lo, hi, alpha) or n < 2 or hi <= lo:
         return None
     sd = (hi - lo) / (2 * stats.t.ppf(1 - alpha, n - 1)) * math.sqrt(n)
@@ -82,7 +82,7 @@ def seeds_to_clear(f: dict, distance: float) -> int | None:
 
 def _state(f: dict, shown: str, refuted: str, boundary: float, side: str, estimate: float | None) -> str:
     """Where the interval stands against the region that shows and the one that refutes, and what moves it."""
-    lo, hi = f["ci95_low"], f["ci95_high"]
+    lo, hi = f["ci_low"], f["ci_high"]
     head = (f"shown while the {level(f)} lies {shown}, refuted if it lies {refuted}; it is {span(f)} now, so "
             f"**{f['verdict']}**")
     if f["verdict"] == "shown":
@@ -92,7 +92,8 @@ def _state(f: dict, shown: str, refuted: str, boundary: float, side: str, estima
     if f["verdict"] == "refuted":
         return head + ": only an interval out of that region would change it"
     # a t interval narrows as 1/√n; a sign test's or a shared test set's term does not, so no estimate there
-    t_based = re.search(r"t-test|TOST", f.get("test", "")) and "sampling" not in f.get("test", "")
+    words = " ".join((f.get("tests") or {}).values()) or f.get("test", "")
+    t_based = re.search(r"t-test|TOST", words) and "sampling" not in words
     need = seeds_to_clear(f, estimate) if t_based and estimate is not None else None
     more = (f"; at the observed mean and spread about {need} seeds would put the interval clear of "
             f"{q(boundary, f)} (a rough reading, not the protocol's power calculation)" if need else
@@ -135,7 +136,7 @@ def _difference(f: dict, expect: str) -> str:
     return (f"a one-sided difference with a smallest effect of interest ±{q(m, f)}: it is shown only on the "
             f"expected side of 0 and not inside ±{q(m, f)}, and refuted by the opposite test or by a TOST that puts "
             f"it inside ±{q(m, f)}"
-            + (f" (equivalence {fmt_p(f['tost_p_value'])} now)" if f.get("tost_p_value") is not None else "")
+            + (f" (equivalence {fmt_p(f['p_tost'])} now)" if f.get("p_tost") is not None else "")
             + " — significant but negligible is refuted. It is "
             + _state(f, f"entirely {side} 0, reaching beyond ±{q(m, f)}", f"entirely {other} 0 or inside ±{q(m, f)}",
                      0.0, side, est))
@@ -157,7 +158,7 @@ def _rate(f: dict, rule: str, what: str) -> str:
     fails = np.flatnonzero(high < thr if above else low > thr)
     pct = lambda x: f"{fmt(100 * float(x))}%"
     text = (f"an exact rate: the boundary is the threshold {pct(thr)}, judged by the exact (Clopper–Pearson) "
-            f"{level(f)} of {k}/{n} {what}, now [{pct(f['ci95_low'])}, {pct(f['ci95_high'])}]: **{f['verdict']}**. ")
+            f"{level(f)} of {k}/{n} {what}, now [{pct(f['ci_low'])}, {pct(f['ci_high'])}]: **{f['verdict']}**. ")
     if not clears.size:
         j = n if above else 0
         return text + (f"With {n} {what} no outcome can show it: even {j}/{n} gives [{pct(low[j])}, "
@@ -188,7 +189,7 @@ def _mcnemar(f: dict, what: str) -> str:
                        f"α = {fmt(alpha)}: no outcome of these {what} can be significant; it takes at least {least} "
                        f"discordant {what}")
     return text + (f"Shown needs at least {need} of the {m} on the expected side (now {b if expect_b else c}); "
-                   f"**{f['verdict']}** now ({fmt_p(f['p_value'])})")
+                   f"**{f['verdict']}** now ({fmt_p(p_of(f))})")
 
 
 def rule_of(text: str) -> dict:
@@ -210,19 +211,33 @@ def _range(f: dict, rule: str) -> str:
             f"{span(f)} now, so **{f['verdict']}**")
 
 
+def kind(f: dict, rule: str) -> str:
+    """The rule's kind in words, from the tests its record names (or, for a record without them, its `test`)."""
+    tests = f.get("tests")
+    if tests is None:
+        return f.get("test", "")
+    if not tests:
+        return "deterministic check" if "tol" in f else ""
+    if "p_beyond" in tests:
+        return "TOST (paired t)"
+    if "p_all_parts" in tests:
+        return rule_of(rule)["test"]
+    return tests.get("p_expected", "")
+
+
 def single(f: dict, rule: str, what: str) -> str:
     """The answer for one rule's record (`rule`: its own text, e.g. one part of an intersection–union rule)."""
-    test = f.get("test", "")
+    test = kind(f, rule)
     if test == "deterministic check":
         return (f"a deterministic check: one {what[:-1] if what.endswith('s') else what} above the tolerance "
                 f"{fmt(f.get('tol'))} would refute it; the worst is at {q(f['effect'], f)}")
-    if f.get("effect") is None or f.get("ci95_low") is None:
+    if f.get("effect") is None or f.get("ci_low") is None:
         return f"not decided: {rule}"
     if "threshold" in f:
         return _rate(f, rule, what)
     if "discordant" in f:
         return _mcnemar(f, what)
-    if test == "exact McNemar":
+    if "McNemar" in test:
         return f"an exact McNemar test on the discordant {what} (its counts are in the finding's sentence)"
     if test == "range":
         return _range(f, rule)
@@ -240,7 +255,7 @@ def holm(f: dict) -> str:
     raw = (f" (unadjusted the rule says {f['raw_verdict']}: it stays inconclusive until the adjusted p falls "
            f"below α)" if f.get("raw_verdict") else "")
     return (f" Multiplicity: {f['family']}, Holm-adjusted p = {fmt(f['p_adjusted'])} against α = "
-            f"{fmt(f['alpha'])} (raw {fmt_p(f['p_value'])}){raw}.")
+            f"{fmt(f['alpha'])} (raw {fmt_p(p_of(f))}, {f['test']}){raw}.")
 
 
 def flip(f: dict, what: str = "seeds") -> str:
@@ -250,15 +265,15 @@ def flip(f: dict, what: str = "seeds") -> str:
         return "It is " + single(f, f["rule"], what) + "." + holm(f)
     refuted = [k for k, p in parts.items() if p["verdict"] == "refuted"]
     key = refuted[0] if f["verdict"] == "refuted" and refuted else max(
-        parts, key=lambda k: -1 if parts[k]["p_value"] is None else parts[k]["p_value"])
-    part = {**{k: v for k, v in f.items() if k != "parts"}, **parts[key]}
+        parts, key=lambda k: -1 if p_of(parts[k]) is None else p_of(parts[k]))
+    part = {**{k: v for k, v in f.items() if k not in ("parts", "tests", "test", "decided_by")
+               and not k.startswith("p_")}, **parts[key]}
     own = rule_of(segment(f["rule"], key, parts))
-    same_test = own["test"] and (own["test"] in f.get("test", "") or f.get("test", "") in own["test"])
-    if not same_test or any(f.get(k) != parts[key].get(k) for k in ("effect", "ci95_low", "ci95_high")):
+    if key != f.get("effect_part") or any(f.get(k) != parts[key].get(k) for k in ("effect", "ci_low", "ci_high")):
         # the record's own fields belong to another part (or were re-read by the judge): keep only the part's rule
-        for k in ("successes", "n_needed", "p_expected", "p_opposite", "tost_p_value", "discordant", "margin"):
+        for k in ("successes", "n_needed", "discordant", "margin"):
             part.pop(k, None)
-        part |= own
+        part |= {k: v for k, v in own.items() if k == "margin" or "tests" not in part}
     shown = sum(p["verdict"] == "shown" for p in parts.values())
     return (f"All {len(parts)} parts must be shown (intersection–union: no correction inside it), and {shown} "
             f"{'is' if shown == 1 else 'are'}; "

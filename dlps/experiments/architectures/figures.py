@@ -47,7 +47,7 @@ def plot(cfg: dict, m: dict, runs: dict, histories: dict, out_dir) -> list[dict]
         mean = [10 ** x["mean"] for x in s]
         ax.plot(lags, mean, color=color, ls=ls, marker="o", lw=2 if v in MODELS else 1.2, label=v)
         if n > 1:
-            ax.fill_between(lags, [10 ** x["ci95_low"] for x in s], [10 ** x["ci95_high"] for x in s],
+            ax.fill_between(lags, [10 ** x["ci_low"] for x in s], [10 ** x["ci_high"] for x in s],
                             color=color, alpha=0.12)
     _ref_lines(ax, thr)
     ax.set(xlabel="lag (sequence length)", ylabel="test MSE (log scale)", xticks=lags,
@@ -84,8 +84,8 @@ def plot(cfg: dict, m: dict, runs: dict, histories: dict, out_dir) -> list[dict]
     ax.set_yscale("log")
     s = [d["per_lag"][v][str(L)]["log10_test_mse"] for v in vs]
     mean = np.array([10 ** x["mean"] for x in s])
-    lo = np.array([10 ** x["ci95_low"] for x in s])
-    hi = np.array([10 ** x["ci95_high"] for x in s])
+    lo = np.array([10 ** x["ci_low"] for x in s])
+    hi = np.array([10 ** x["ci_high"] for x in s])
     xs = np.arange(len(vs))
     ax.bar(xs, mean, color=[STYLE[v][0] for v in vs], alpha=0.8)
     ax.errorbar(xs, mean, yerr=[mean - lo, hi - mean], fmt="none", ecolor="k", capsize=4)

@@ -9,9 +9,12 @@ import math
 
 import numpy as np
 
-from dlps.experiments.architectures.spec import LAG_METRICS, MODELS, lag_key, parent
-from dlps.fmt import fmt, fmt_p
 from dlps.data.tasks import ADDING_BASELINE_MSE
+from dlps.experiments.architectures.analysis import analyze  # noqa: F401 (analyze: re-exported)
+from dlps.experiments.estimate import estimate, p_clause
+from dlps.experiments.architectures.spec import MODELS, lag_key, parent
+from dlps.experiments.columns import col as _col
+from dlps.fmt import fmt
 from dlps.verdicts import all_of, ci_label, difference, finding, rate, rates_paired
 
 MOST = 0.5  # "succeeds in most seeds": a success rate above one half
@@ -25,39 +28,14 @@ DESCRIPTION = {
 }
 
 
-def analyze(cfg: dict, runs: dict[str, list[dict]], paired) -> dict:
-    """Per-lag summaries, success rates, and paired t-tests on log10 test MSE at the longest lag: LSTM and GRU
-    against the RNN, and every ablation against its unablated parent."""
-    from dlps import stats
-
-    lags = sorted(cfg["lags"])
-    longest = lags[-1]
-    key = lag_key("log10_test_mse", longest)
-    comparisons = {}
-    for m in ("lstm", "gru"):
-        comparisons[f"log10_test_mse_{m}_vs_rnn"] = paired(m, "rnn", key, "t")
-    for v in runs:
-        if v not in MODELS and parent(v) in runs:
-            comparisons[f"log10_test_mse_{v}_vs_{parent(v)}"] = paired(v, parent(v), key, "t")
-    per_lag = {v: {str(lag): {k: stats.summarize([r[lag_key(k, lag)] for r in rows]) for k in LAG_METRICS}
-                   for lag in lags} for v, rows in runs.items()}
-    success_rate = {v: {str(lag): float(np.mean([r[lag_key("success", lag)] for r in rows])) for lag in lags}
-                    for v, rows in runs.items()}
-    return {"comparisons": comparisons, "derived": {"longest_lag": longest, "per_lag": per_lag,
-                                                    "success_rate": success_rate}}
-
-
-def _col(runs: dict, variant: str, metric: str) -> np.ndarray:
-    return np.array([r[metric] for r in runs[variant]], dtype=float)
-
-
 def _geo(x: np.ndarray) -> str:
     """Median test MSE over seeds (MSE is heavy-tailed: the mean says little)."""
     return fmt(float(np.median(x)))
 
 
 def _rate_text(res: dict) -> str:
-    return f"{res['successes']}/{res['n']} [exact {ci_label(res)} CI {100 * res['ci95_low']:.0f}%, {100 * res['ci95_high']:.0f}%]"
+    return (f"{res['successes']}/{res['n']} [exact {ci_label(res)} CI {100 * res['ci_low']:.0f}%, "
+            f"{100 * res['ci_high']:.0f}%]")
 
 
 def _needs(res: dict) -> str:
@@ -84,12 +62,11 @@ def findings(cfg: dict, m: dict, runs: dict) -> list[dict]:
         expect = "below" if v == "rnn" else "above"
         res = rate(ok[v], threshold=MOST, alpha=alpha, expect=expect)
         verb = "fails in most seeds" if v == "rnn" else "succeeds in most seeds"
-        out.append(finding(f"success_rate_{v}", f"At lag {L} the {DESCRIPTION[v]} {verb}", res, (
-            f"{where}: the {DESCRIPTION[v]} succeeds in {_rate_text(res)} of seeds (median test MSE {_geo(mse[v])}); "
-            f"rule: the exact interval entirely {expect} {MOST:g}. "
-            + {"shown": "Shown.", "refuted": "The interval lies on the other side: refuted.",
-               "inconclusive": "The interval straddles one half: inconclusive." + _needs(res)}[res["verdict"]]),
-            scale=100, unit="%"))
+        out.append(finding(f"success_rate_{v}", f"At lag {L} the {DESCRIPTION[v]} {verb}", res,
+                           f"{where}: the {DESCRIPTION[v]} succeeds in {_rate_text(res)} of seeds (median test MSE "
+                           f"{_geo(mse[v])}); rule: the exact interval entirely {expect} {MOST:g}.",
+                           scale=100, unit="%", shown="Shown.", refuted="The interval lies on the other side: refuted.",
+                           inconclusive="The interval straddles one half: inconclusive." + _needs(res)))
     out += [_ablation(cfg, v, L, runs, ok, mse, n) for v in runs if v not in MODELS and parent(v) in runs]
     out.append(_old_claim(where, ok, n, alpha))
     return out
@@ -103,18 +80,15 @@ def _gated_vs_rnn(cfg: dict, L: int, runs: dict, mse: dict, n: int) -> dict:
                                               test="t", margin=margin, what=f"log10 test MSE, {c} − rnn")
              for c in ("lstm", "gru")}
     res = all_of(parts, "LSTM and GRU each have a lower log10 test MSE than the vanilla RNN, paired by seed")
-    each = "; ".join(f"{k}: {fmt(p['effect'])} decades [{ci_label(p)} CI {fmt(p['ci95_low'])}, {fmt(p['ci95_high'])}] "
-                     f"({fmt_p(p['p_expected'])}; median test MSE {_geo(mse[k.split()[0].lower()])} vs "
-                     f"{_geo(mse['rnn'])})" for k, p in parts.items())
+    each = "; ".join(f"{k}: {estimate(p, unit=' decades')}; median test MSE {_geo(mse[k.split()[0].lower()])} vs "
+                     f"{_geo(mse['rnn'])}" for k, p in parts.items())
     return finding("gated_vs_rnn", "LSTM and GRU learn the long lag where the vanilla RNN does not (lower test MSE)",
-                   res, (
-        f"At lag {L}, log10 test MSE at the best-validation checkpoint, gated cell minus RNN, paired over {n} seeds "
-        f"(one-sided paired t-tests at α = {alpha}; refuted if a TOST puts the difference within ±{margin:g} "
-        f"decades): {each}. "
-        + {"shown": "Both gated cells reach a significantly lower test MSE than the RNN.",
-           "refuted": "A gated cell is significantly worse than the RNN, or shown within the margin of it: refuted.",
-           "inconclusive": "Not significant for both: inconclusive."}[res["verdict"]]),
-        primary=True, unit="decades (log10 test MSE, gated − RNN)")
+                   res, f"At lag {L}, log10 test MSE at the best-validation checkpoint, gated cell minus RNN, paired "
+                        f"over {n} seeds at α = {alpha}, refuted if a TOST puts the difference within ±{margin:g} "
+                        f"decades: {each}.", primary=True, unit="decades (log10 test MSE, gated − RNN)",
+                   shown="Both gated cells reach a significantly lower test MSE than the RNN.",
+                   refuted="A gated cell is significantly worse than the RNN, or shown within the margin of it: "
+                           "refuted.", inconclusive="Not significant for both: inconclusive.")
 
 
 def _gated_vs_rnn_success(where: str, ok: dict, mse: dict, n: int, alpha: float) -> dict:
@@ -125,16 +99,16 @@ def _gated_vs_rnn_success(where: str, ok: dict, mse: dict, n: int, alpha: float)
     need = mcnemar_seeds_needed(alpha)
     rates = ", ".join(f"{DESCRIPTION[v]} {int(ok[v].sum())}/{n} (median test MSE {_geo(mse[v])})" for v in MODELS)
     tests = "; ".join(f"{k}: {p['discordant'][0]} seeds where only the gated cell succeeds, {p['discordant'][1]} "
-                      f"where only the RNN does ({fmt_p(p['p_value'])})" for k, p in parts.items())
+                      f"where only the RNN does ({p_clause(p, (p['decided_by'],))})" for k, p in parts.items())
     few = max(sum(p["discordant"]) for p in parts.values()) < need
-    return finding("gated_vs_rnn_success", "LSTM and GRU succeed on seeds where the vanilla RNN fails", res, (
-        f"{where}, successes over {n} seeds: {rates}. Exact McNemar tests at α = {alpha}, one-sided: {tests}. "
-        + {"shown": "Both gated cells succeed where the RNN fails, significantly.",
-           "refuted": "The RNN succeeds where a gated cell fails, significantly: refuted.",
-           "inconclusive": "Not significant for both: inconclusive."
-           + (f" The exact test needs at least {need} seeds where exactly one model succeeds to reach p < {alpha}; "
-              f"{n} seeds cannot give that." if few else "")}[res["verdict"]]),
-        scale=100, unit="pp (success rate, gated − RNN)")
+    return finding("gated_vs_rnn_success", "LSTM and GRU succeed on seeds where the vanilla RNN fails", res,
+                   f"{where}, successes over {n} seeds: {rates}. Exact McNemar tests at α = {alpha}: {tests}.",
+                   scale=100, unit="pp (success rate, gated − RNN)",
+                   shown="Both gated cells succeed where the RNN fails, significantly.",
+                   refuted="The RNN succeeds where a gated cell fails, significantly: refuted.",
+                   inconclusive="Not significant for both: inconclusive."
+                   + (f" The exact test needs at least {need} seeds where exactly one model succeeds to reach "
+                      f"p < {alpha}; {n} seeds cannot give that." if few else ""))
 
 
 def _ablation(cfg: dict, v: str, L: int, runs: dict, ok: dict, mse: dict, n: int) -> dict:
@@ -144,21 +118,19 @@ def _ablation(cfg: dict, v: str, L: int, runs: dict, ok: dict, mse: dict, n: int
     key = lag_key("log10_test_mse", L)
     res = difference(_col(runs, v, key), _col(runs, p, key), expect="greater", alpha=alpha, test="t", margin=margin,
                      what=f"log10 test MSE, {v} − {p}")
-    no_effect = res["verdict"] == "refuted" and res.get("tost_p_value", 1.0) < alpha
-    helps = res["verdict"] == "refuted" and not no_effect
-    res["effect_label"] = "hurts" if res["verdict"] == "shown" else "no effect" if no_effect else \
-        "helps" if helps else "inconclusive"
-    numbers = (f"{DESCRIPTION[v]} against the full {p.upper()} at lag {L}, over {n} seeds: log10 test MSE difference "
-               f"{fmt(res['effect'])} [{fmt(res['ci95_low'])}, {fmt(res['ci95_high'])}] (one-sided paired t-test "
-               f"{fmt_p(res['p_expected'])}; TOST against ±{margin:g} decades {fmt_p(res['tost_p_value'])}); median test "
-               f"MSE {_geo(mse[v])} vs {_geo(mse[p])}; successes {int(ok[v].sum())}/{n} vs {int(ok[p].sum())}/{n}. ")
-    verdict = {"hurts": f"Removing it hurts: test MSE significantly higher at α = {alpha}.",
-               "no effect": f"No effect: the difference is shown within ±{margin:g} decades (TOST at α = {alpha}).",
-               "helps": f"It does not hurt: test MSE is significantly lower at α = {alpha}.",
-               "inconclusive": f"Neither a significant increase nor equivalence within ±{margin:g} decades: "
-                               "inconclusive (not significant is not 'no effect')."}[res["effect_label"]]
+    no_effect = res["verdict"] == "refuted" and res["decided_by"] == "p_tost"
+    res["effect_label"] = {"shown": "hurts", "refuted": "no effect" if no_effect else "helps"}.get(res["verdict"],
+                                                                                                   "inconclusive")
+    says = {"hurts": f"Removing it hurts: test MSE significantly higher at α = {alpha}.",
+            "no effect": f"No effect: the difference is shown within ±{margin:g} decades (TOST at α = {alpha}).",
+            "helps": f"It does not hurt: test MSE is significantly lower at α = {alpha}."}
     return finding(f"ablation_{v}", f"At lag {L}, the change '{DESCRIPTION[v]}' hurts the {p.upper()}", res,
-                   numbers + verdict, unit="decades")
+                   f"{DESCRIPTION[v]} against the full {p.upper()} at lag {L}, over {n} seeds: log10 test MSE "
+                   f"difference {estimate(res)}; median test MSE {_geo(mse[v])} vs {_geo(mse[p])}; successes "
+                   f"{int(ok[v].sum())}/{n} vs {int(ok[p].sum())}/{n}.", unit="decades",
+                   shown=says["hurts"], refuted=says["no effect" if no_effect else "helps"],
+                   inconclusive=f"Neither a significant increase nor equivalence within ±{margin:g} decades: "
+                                "inconclusive (not significant is not 'no effect').")
 
 
 def _old_claim(where: str, ok: dict, n: int, alpha: float) -> dict:
@@ -166,11 +138,11 @@ def _old_claim(where: str, ok: dict, n: int, alpha: float) -> dict:
     parts = {c.upper(): rate(ok[c], threshold=CLAIMED_RATE, alpha=alpha) for c in ("lstm", "gru")}
     res = all_of(parts, f"LSTM and GRU success rates each above {CLAIMED_RATE:g} by the exact interval")
     any_part = next(iter(parts.values()))
-    return finding("old_claim", "Old claim: LSTM/GRU reach 95%+ accuracy on long-term dependency tasks", res, (
-        "Accuracy is not defined for the adding problem (a regression task), so the claim is read as a success rate "
-        f"of at least {100 * CLAIMED_RATE:g}% of seeds. {where}: "
-        + ", ".join(f"{k} {_rate_text(p)}" for k, p in parts.items())
-        + f"; rule: each exact {100 * (1 - 2 * alpha):g}% interval entirely above {CLAIMED_RATE:g}. "
-        + {"shown": "It holds in this reading.", "refuted": "A rate lies significantly below 95%: it does not hold.",
-           "inconclusive": "The intervals reach below 95%: inconclusive." + _needs(any_part)}[res["verdict"]]),
-        scale=100, unit="% of seeds")
+    return finding("old_claim", "Old claim: LSTM/GRU reach 95%+ accuracy on long-term dependency tasks", res,
+                   "Accuracy is not defined for the adding problem (a regression task), so the claim is read as a "
+                   f"success rate of at least {100 * CLAIMED_RATE:g}% of seeds. {where}: "
+                   + ", ".join(f"{k} {_rate_text(p)}" for k, p in parts.items())
+                   + f"; rule: each exact {100 * (1 - 2 * alpha):g}% interval entirely above {CLAIMED_RATE:g}.",
+                   scale=100, unit="% of seeds", shown="It holds in this reading.",
+                   refuted="A rate lies significantly below 95%: it does not hold.",
+                   inconclusive="The intervals reach below 95%: inconclusive." + _needs(any_part))

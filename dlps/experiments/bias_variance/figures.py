@@ -11,7 +11,7 @@ from dlps.experiments.bias_variance.spec import DD_PERCENT, DEGREES, THRESHOLD, 
 def _geometric(values) -> dict:
     """A summarize()-shaped dict on the original scale from the mean and t interval of log10 values."""
     s = stats.summarize(np.log10(np.asarray(values, dtype=float)))
-    return {k: 10 ** s[k] for k in ("mean", "ci95_low", "ci95_high")}
+    return {k: 10 ** s[k] for k in ("mean", "ci_low", "ci_high")}
 
 
 PLOTS = ["decomposition.png", "double_descent.png"]

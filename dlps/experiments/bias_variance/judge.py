@@ -6,76 +6,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlps import stats
+from dlps.experiments.bias_variance.analysis import (  # noqa: F401 (analyze: re-exported)
+    ABOVE, BELOW, HIGH, LOW, TOP, analyze, log10s, ranked_degrees, relative_gap)
 from dlps.experiments.bias_variance.spec import DD_PERCENT, DEGREES, THRESHOLD, VARIANT, p_grid
-from dlps.fmt import fmt, fmt_p
-from dlps.verdicts import all_of, ci_label, difference, equivalence, finding, rate
-
-LOW, HIGH = DEGREES[0], DEGREES[-1]
-BELOW, ABOVE = DD_PERCENT[DD_PERCENT.index(THRESHOLD) - 1], DD_PERCENT[DD_PERCENT.index(THRESHOLD) + 1]
-TOP = DD_PERCENT[-1]
-
-
-def _col(rows: list[dict], key: str) -> np.ndarray:
-    return np.array([r[key] for r in rows], dtype=float)
-
-
-def _log(rows: list[dict], key: str) -> np.ndarray:
-    return np.log10(_col(rows, key))
-
-
-def relative_gap(rows: list[dict], d: int) -> np.ndarray:
-    """Per replicate, (bias² + variance + noise − direct expected test MSE) / direct, at degree d."""
-    return (_col(rows, f"decomposed_d{d}") - _col(rows, f"total_d{d}")) / _col(rows, f"total_d{d}")
-
-
-def ranked_degrees(rows: list[dict]) -> list[int]:
-    """Degrees from the lowest to the highest geometric-mean total over replicates (the fixed rule for 'best')."""
-    return sorted(DEGREES, key=lambda d: float(np.mean(_log(rows, f"total_d{d}"))))
-
-
-def _log_comparison(rows: list[dict], a: str, b: str, label_a: str, label_b: str, what: str) -> dict:
-    """A paired t-test (one-sided: a > b) of log10 values, in the shape the report's comparison table reads."""
-    return {"a": label_a, "b": label_b, "metric": f"log10 {what}",
-            **stats.paired_test(_log(rows, a), _log(rows, b), test="t", alternative="greater")}
-
-
-def analyze(cfg: dict, runs: dict[str, list[dict]], paired) -> dict:
-    """Within-variant tests over replicates (one variant, so `paired` across variants has nothing to pair)."""
-    rows = runs[VARIANT]
-    ranked = ranked_degrees(rows)
-    best, runner = ranked[0], ranked[1]
-    gaps = {str(d): float(np.mean(relative_gap(rows, d))) for d in DEGREES}
-    geo = {d: float(10 ** np.mean(_log(rows, f"total_d{d}"))) for d in DEGREES}
-    comparisons = {
-        f"total_d{LOW}_vs_best": _log_comparison(rows, f"total_d{LOW}", f"total_d{best}", f"degree {LOW}",
-                                                 f"degree {best}", "expected test MSE"),
-        f"total_d{HIGH}_vs_best": _log_comparison(rows, f"total_d{HIGH}", f"total_d{best}", f"degree {HIGH}",
-                                                  f"degree {best}", "expected test MSE"),
-        "total_runner_up_vs_best": _log_comparison(rows, f"total_d{runner}", f"total_d{best}", f"degree {runner}",
-                                                   f"degree {best}", "expected test MSE"),
-    }
-    for q in (BELOW, ABOVE, TOP):
-        comparisons[f"dd_threshold_vs_r{q}"] = _log_comparison(
-            rows, f"dd_mse_r{THRESHOLD}", f"dd_mse_r{q}", "p = n_train", f"p = {q}% of n_train", "test MSE")
-    ps = p_grid(cfg["dd_n_train"])
-    dd_geo = [float(10 ** np.mean(_log(rows, f"dd_mse_r{q}"))) for q in DD_PERCENT]
-    peak = int(np.argmax(dd_geo))
-    return {"comparisons": comparisons, "derived": {
-        "identity": {"relative_gap_mean": gaps, "worst_degree": int(max(DEGREES, key=lambda d: abs(gaps[str(d)]))),
-                     "z_per_seed_max": float(max(r["z_identity_max"] for r in rows))},
-        "optimum": {"argmin_degree": best, "runner_up_degree": runner, "min_total": geo[best],
-                    "argmin_per_seed": [int(r["argmin_degree"]) for r in rows],
-                    "geomean_total": {str(d): geo[d] for d in DEGREES},
-                    "within_10pct": [d for d in DEGREES if geo[d] <= 1.1 * geo[best]]},
-        "double_descent": {"peak_p": ps[peak], "peak_ratio": ps[peak] / cfg["dd_n_train"],
-                           "geomean_mse": dd_geo, "peak_ratio_per_seed": [float(r["dd_peak_ratio"]) for r in rows],
-                           "max_p": ps[-1]}}}
+from dlps.experiments.estimate import estimate, p_clause
+from dlps.fmt import fmt
+from dlps.verdicts import all_of, difference, equivalence, finding, rate
 
 
 def _ratio(rec: dict) -> str:
-    """A log10 difference read as a geometric-mean ratio with its interval."""
-    return f"×{fmt(10 ** rec['effect'])} [{fmt(10 ** rec['ci95_low'])}, {fmt(10 ** rec['ci95_high'])}]"
+    """A log10 difference read as a geometric-mean ratio with its interval and its test's p."""
+    return (f"×{fmt(10 ** rec['effect'])} [{fmt(10 ** rec['ci_low'])}, {fmt(10 ** rec['ci_high'])}] "
+            f"({p_clause(rec)})")
 
 
 def _identity(cfg: dict, rows: list[dict]) -> dict:
@@ -84,28 +26,28 @@ def _identity(cfg: dict, rows: list[dict]) -> dict:
                                         what=f"(decomposed − direct) / direct at degree {d}") for d in DEGREES}
     res = all_of(parts, f"bias² + variance + noise equals the direct expected test MSE within ±{fmt(100 * margin)}% "
                         f"at every degree {LOW}–{HIGH}")
-    worst = max(parts, key=lambda k: parts[k]["p_value"])
+    worst = res["effect_part"]
     failing = [k for k, p in parts.items() if p["verdict"] != "shown"]
     beyond = [k for k, p in parts.items() if p["verdict"] == "refuted"]
     largest = max(abs(p["effect"]) for p in parts.values())
     text = (f"Over degrees {LOW}–{HIGH} ({cfg['n_datasets']} training sets per replicate, {len(rows)} replicates), "
             f"(bias² + variance + noise − direct) / direct averages at most {fmt(100 * largest)}% in magnitude; the "
-            f"degree closest to failing is {worst.split()[-1]} ({fmt(100 * parts[worst]['effect'])}% "
-            f"[{fmt(100 * parts[worst]['ci95_low'])}%, {fmt(100 * parts[worst]['ci95_high'])}%], TOST "
-            f"{fmt_p(parts[worst]['p_value'])}). Equivalence tests (TOST) against ±{fmt(100 * margin)}% at "
-            f"α = {alpha} per degree, shown only if shown at every degree. "
-            + {"shown": "The decomposition adds up to the directly measured error within the margin at every degree.",
-               "refuted": f"At {', '.join(beyond)} the gap is significantly beyond the margin: the identity fails.",
-               "inconclusive": f"Equality within the margin is not shown at {', '.join(failing)} (not significant "
-                               "is not evidence of equality): inconclusive."}[res["verdict"]])
+            f"degree closest to failing is {worst.split()[-1]}: {estimate(parts[worst], scale=100, unit='%')}. "
+            f"Equivalence tests against ±{fmt(100 * margin)}% at α = {alpha} per degree, shown only if shown at every "
+            "degree.")
     return finding("identity", "bias² + variance + noise equals the directly measured expected test MSE", res, text,
-                   primary=True, scale=100, unit="%")
+                   primary=True, scale=100, unit="%",
+                   shown="The decomposition adds up to the directly measured error within the margin at every degree.",
+                   refuted=f"At {', '.join(beyond)} the gap is significantly beyond the margin: the identity fails.",
+                   inconclusive=f"Equality within the margin is not shown at {', '.join(failing)} (not significant is "
+                                "not evidence of equality): inconclusive.")
 
 
 def _optimum(cfg: dict, rows: list[dict], m: dict) -> dict:
     alpha, opt = cfg["alpha"], m["derived"]["optimum"]
-    best = opt["argmin_degree"]
-    parts = {f"degree {end}": difference(_log(rows, f"total_d{end}"), _log(rows, f"total_d{best}"), expect="greater",
+    best = ranked_degrees(rows)[0]
+    parts = {f"degree {end}": difference(log10s(rows, f"total_d{end}"), log10s(rows, f"total_d{best}"),
+                                         expect="greater",
                                          alpha=alpha, what=f"log10 total, degree {end} − degree {best}")
              for end in (LOW, HIGH)}
     res = all_of(parts, f"the degree with the lowest geometric-mean total ({best}) has a lower expected test MSE than "
@@ -113,80 +55,82 @@ def _optimum(cfg: dict, rows: list[dict], m: dict) -> dict:
     lo, hi = parts[f"degree {LOW}"], parts[f"degree {HIGH}"]
     interior = LOW < best < HIGH
     text = (f"The geometric-mean expected test MSE over {len(rows)} replicates is lowest at degree {best} "
-            f"({fmt(opt['geomean_total'][str(best)])}; lowest per replicate: {', '.join(map(str, opt['argmin_per_seed']))}). "
-            f"Degree {LOW} has {_ratio(lo)} its error ({fmt_p(lo['p_value'])}) and degree {HIGH} {_ratio(hi)} "
-            f"({fmt_p(hi['p_value'])}): one-sided paired t-tests on log10 MSE over replicates at α = {alpha}, both "
-            "required. "
-            + ("Error is significantly higher at both ends than at the interior degree: an optimal complexity is "
-               f"shown ({_degrees_text(opt['within_10pct'])} within 10% of the minimum)." if res["verdict"] == "shown"
-               else "The lowest error is at an end of the sweep: no interior optimum to show." if not interior
-               else "The interior degree is not shown to beat both ends: an optimal complexity is not clearly shown."))
+            f"({fmt(opt['geomean_total'][str(best)])}; lowest per replicate: "
+            f"{', '.join(map(str, opt['argmin_per_seed']))}). Degree {LOW} has {_ratio(lo)} its error and degree "
+            f"{HIGH} {_ratio(hi)}: paired over replicates on log10 MSE at α = {alpha}, both required.")
     return finding("old_claim", "Old claim: the bias–variance experiment clearly shows an optimal model complexity",
-                   res, text, primary=True, unit="log10")
+                   res, text, primary=True, unit="log10", compared={"lowest": LOW, "best": best, "highest": HIGH},
+                   shown="Error is significantly higher at both ends than at the interior degree: an optimal "
+                         f"complexity is shown ({_degrees_text(opt['within_10pct'])} within 10% of the minimum).",
+                   refuted="The lowest error is at an end of the sweep: no interior optimum to show." if not interior
+                   else "The interior degree is not shown to beat both ends: an optimal complexity is not clearly "
+                        "shown.",
+                   inconclusive="The lowest error is at an end of the sweep: no interior optimum to show."
+                   if not interior else "The interior degree is not shown to beat both ends: an optimal complexity "
+                                        "is not clearly shown.")
 
 
 def _degrees_text(degrees: list[int]) -> str:
     return f"only degree {degrees[0]} is" if len(degrees) == 1 else f"degrees {', '.join(map(str, degrees))} are"
 
 
-def _single_best(cfg: dict, rows: list[dict], m: dict) -> dict:
-    alpha, opt = cfg["alpha"], m["derived"]["optimum"]
-    best, runner = opt["argmin_degree"], opt["runner_up_degree"]
-    res = difference(_log(rows, f"total_d{runner}"), _log(rows, f"total_d{best}"), expect="greater", alpha=alpha,
+def _single_best(cfg: dict, rows: list[dict]) -> dict:
+    alpha = cfg["alpha"]
+    best, runner = ranked_degrees(rows)[:2]
+    res = difference(log10s(rows, f"total_d{runner}"), log10s(rows, f"total_d{best}"), expect="greater", alpha=alpha,
                      what=f"log10 total, degree {runner} − degree {best}")
-    text = (f"The runner-up, degree {runner}, has {_ratio(res)} the error of degree {best} (one-sided paired t-test "
-            f"on log10 MSE over {res['n']} replicates, {fmt_p(res['p_value'])}, α = {alpha}); both degrees are "
-            "ranked on the same replicates, which makes this test optimistic. "
-            + {"shown": "The best degree is distinguishable from its runner-up: a single optimum, not just a region.",
-               "refuted": "The runner-up is significantly better: the ranking does not hold up.",
-               "inconclusive": "The best degree is not distinguishable from its runner-up: a region of good "
-                               "degrees, not one optimum."}[res["verdict"]])
+    text = (f"The runner-up, degree {runner}, has {_ratio(res)} the error of degree {best} (on log10 MSE over "
+            f"{res['n']} replicates, α = {alpha}); both degrees are ranked on the same replicates, which makes this "
+            "test optimistic.")
     return finding("single_best_degree", f"Degree {best} is better than the runner-up degree {runner}", res, text,
-                   unit="log10")
+                   unit="log10", compared={"best": best, "runner_up": runner},
+                   shown="The best degree is distinguishable from its runner-up: a single optimum, not just a region.",
+                   refuted="The runner-up is significantly better: the ranking does not hold up.",
+                   inconclusive="The best degree is not distinguishable from its runner-up: a region of good "
+                                "degrees, not one optimum.")
 
 
 def _peak(cfg: dict, rows: list[dict]) -> dict:
     alpha, n = cfg["alpha"], cfg["dd_n_train"]
     ps = dict(zip(DD_PERCENT, p_grid(n)))
-    parts = {f"p = {ps[q]}": difference(_log(rows, f"dd_mse_r{THRESHOLD}"), _log(rows, f"dd_mse_r{q}"),
+    parts = {f"p = {ps[q]}": difference(log10s(rows, f"dd_mse_r{THRESHOLD}"), log10s(rows, f"dd_mse_r{q}"),
                                         expect="greater", alpha=alpha,
                                         what=f"log10 test MSE, p = {n} − p = {ps[q]}") for q in (BELOW, ABOVE, TOP)}
     res = all_of(parts, f"test MSE at the interpolation threshold p = n_train = {n} is higher than at its grid "
                         f"neighbours p = {ps[BELOW]} and {ps[ABOVE]} and than at the largest p = {ps[TOP]}")
     b, a, t = (parts[f"p = {ps[q]}"] for q in (BELOW, ABOVE, TOP))
-    text = (f"With n_train = {n}, test MSE at p = {n} random ReLU features is {_ratio(b)} that at p = {ps[BELOW]} "
-            f"({fmt_p(b['p_value'])}), {_ratio(a)} that at p = {ps[ABOVE]} ({fmt_p(a['p_value'])}) and {_ratio(t)} "
-            f"that at p = {ps[TOP]} ({fmt_p(t['p_value'])}): geometric-mean ratios over {b['n']} replicates "
-            f"({cfg['dd_draws']} draws each), one-sided paired t-tests on log10 MSE at α = {alpha}, all three required. "
-            + {"shown": "Error peaks at the threshold and descends again beyond it: double descent is shown.",
-               "refuted": "At least one comparison goes significantly the other way: no peak at the threshold.",
-               "inconclusive": "Not significant against "
-                               + ", ".join(k for k, q in parts.items() if q["verdict"] != "shown")
-                               + ": double descent is not shown."}[res["verdict"]])
+    text = (f"With n_train = {n}, test MSE at p = {n} random ReLU features is {_ratio(b)} that at p = {ps[BELOW]}, "
+            f"{_ratio(a)} that at p = {ps[ABOVE]} and {_ratio(t)} that at p = {ps[TOP]}: geometric-mean ratios over "
+            f"{b['n']} replicates ({cfg['dd_draws']} draws each), paired on log10 MSE at α = {alpha}, all three "
+            "required.")
+    weak = ", ".join(k for k, q in parts.items() if q["verdict"] != "shown")
     return finding("double_descent", "Test error peaks at the interpolation threshold and falls again beyond it",
-                   res, text, primary=True, unit="log10")
+                   res, text, primary=True, unit="log10",
+                   compared={"threshold": n, "below": ps[BELOW], "above": ps[ABOVE], "largest": ps[TOP]},
+                   shown="Error peaks at the threshold and descends again beyond it: double descent is shown.",
+                   refuted="At least one comparison goes significantly the other way: no peak at the threshold.",
+                   inconclusive=f"Not significant against {weak}: double descent is not shown.")
 
 
 def _second_descent(cfg: dict, rows: list[dict]) -> dict:
     alpha, n = cfg["alpha"], cfg["dd_n_train"]
     top = p_grid(n)[-1]
-    res = difference(_log(rows, "dd_best_under_mse"), _log(rows, f"dd_mse_r{TOP}"), expect="greater", alpha=alpha,
+    res = difference(log10s(rows, "dd_best_under_mse"), log10s(rows, f"dd_mse_r{TOP}"), expect="greater", alpha=alpha,
                      what=f"log10 test MSE, best p < {n} − p = {top}")
     text = (f"The best under-parameterised test MSE of each replicate (lowest over p < {n}) is {_ratio(res)} the "
-            f"error at p = {top} (one-sided paired t-test on log10 MSE over {res['n']} replicates, "
-            f"{fmt_p(res['p_value'])}, α = {alpha}; taking each replicate's minimum favours the first descent). "
-            + {"shown": "The second descent ends below the first descent's best.",
-               "refuted": "The first descent's best is significantly lower than the over-parameterised error.",
-               "inconclusive": "The over-parameterised error is not shown to beat the first descent's best."}[
-                res["verdict"]])
+            f"error at p = {top} (on log10 MSE over {res['n']} replicates, α = {alpha}; taking each replicate's "
+            "minimum favours the first descent).")
     return finding("second_descent_below_first", f"At p = {top} features the test error is below the best "
-                   "under-parameterised error", res, text, unit="log10")
+                   "under-parameterised error", res, text, unit="log10", compared={"threshold": n, "largest": top},
+                   shown="The second descent ends below the first descent's best.",
+                   refuted="The first descent's best is significantly lower than the over-parameterised error.",
+                   inconclusive="The over-parameterised error is not shown to beat the first descent's best.")
 
 
 def findings(cfg: dict, m: dict, runs: dict) -> list[dict]:
     """The identity, the optimum (the old claim) and double descent answer the question; the other two qualify."""
     rows = runs[VARIANT]
-    return [_identity(cfg, rows), _optimum(cfg, rows, m), _single_best(cfg, rows, m), _peak(cfg, rows),
+    return [_identity(cfg, rows), _optimum(cfg, rows, m), _single_best(cfg, rows), _peak(cfg, rows),
             _second_descent(cfg, rows), _cross_validation(cfg, rows)]
 
 
@@ -204,10 +148,9 @@ def _cross_validation(cfg: dict, rows: list[dict]) -> dict:
         f"On each of the {n_sets} training sets ({cfg['n_datasets']} per replicate, {len(rows)} replicates, "
         f"{cfg['n_train']} points each), {cfg['cv_folds']}-fold cross-validation over degrees 0–{max(DEGREES)} picked "
         f"exactly the degree of lowest expected test MSE (that replicate's) in {hits} ({100 * hits / n_sets:.0f}%) "
-        f"and a degree within one of it in {within} ({100 * within / n_sets:.0f}%, exact {ci_label(res)} CI "
-        f"{100 * res['ci95_low']:.1f}–{100 * res['ci95_high']:.1f}%); it is off by "
+        f"and a degree within one of it in {within}: {estimate(res, scale=100, unit='%', digits=3)}; it is off by "
         f"{fmt(float(np.mean([r['cv_mean_abs_degree_error'] for r in rows])))} degrees on average, and the degree it "
-        f"picks has a median expected test MSE {fmt(100 * float(np.median(excess)))}% above the best degree's. "
-        + {"shown": "Cross-validation finds a near-optimal complexity most of the time.",
-           "refuted": "Cross-validation lands more than one degree off in most training sets.",
-           "inconclusive": "Whether it lands within one degree most of the time is not decided."}[res["verdict"]]))
+        f"picks has a median expected test MSE {fmt(100 * float(np.median(excess)))}% above the best degree's."),
+        shown="Cross-validation finds a near-optimal complexity most of the time.",
+        refuted="Cross-validation lands more than one degree off in most training sets.",
+        inconclusive="Whether it lands within one degree most of the time is not decided.")

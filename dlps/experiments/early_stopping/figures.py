@@ -48,7 +48,7 @@ def plot(cfg: dict, m: dict, runs: dict, histories: dict, out_dir) -> list[dict]
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     per = m["derived"]["patience"]
     full = m["variants"][VARIANT]["test_acc_full"]
-    ax.axhspan(100 * full["ci95_low"], 100 * full["ci95_high"], color="0.85", label="full run, final epoch (95% CI)")
+    ax.axhspan(100 * full["ci_low"], 100 * full["ci_high"], color="0.85", label="full run, final epoch (95% CI)")
     ax.axhline(100 * full["mean"], color="0.4", lw=1.2)
     ax.axhline(100 * full["mean"] - cfg["max_acc_drop_pp"], color="C3", ls="--", lw=1,
                label=f"bar: full − {fmt(cfg['max_acc_drop_pp'])} pp")
@@ -57,8 +57,8 @@ def plot(cfg: dict, m: dict, runs: dict, histories: dict, out_dir) -> list[dict]
     for i, p in enumerate(all_p):
         s, a = per[str(p)]["epochs_saved_frac"], per[str(p)]["test_acc_restored"]
         ax.errorbar(100 * s["mean"], 100 * a["mean"],
-                    xerr=[[100 * (s["mean"] - s["ci95_low"])], [100 * (s["ci95_high"] - s["mean"])]],
-                    yerr=[[100 * (a["mean"] - a["ci95_low"])], [100 * (a["ci95_high"] - a["mean"])]],
+                    xerr=[[100 * (s["mean"] - s["ci_low"])], [100 * (s["ci_high"] - s["mean"])]],
+                    yerr=[[100 * (a["mean"] - a["ci_low"])], [100 * (a["ci_high"] - a["mean"])]],
                     fmt="o", color=f"C{i}", capsize=3,
                     label=f"patience {p}" + (" (default)" if p == cfg["default_patience"] else ""))
     ax.set(xlabel="epochs saved vs the full run (%)", ylabel="test accuracy (%)",

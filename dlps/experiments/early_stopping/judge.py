@@ -6,95 +6,55 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlps import stats
-from dlps.experiments.early_stopping.spec import CLAIM_RANGE, PER_PATIENCE, TEST_SCORED, VARIANT
-from dlps.fmt import fmt, fmt_p
-from dlps.verdicts import CLAIM_OF, all_of, ci_label, difference, finding, noninferiority, within
-
-
-def _col(rows: list[dict], key: str) -> np.ndarray:
-    return np.array([r[key] for r in rows], dtype=float)
-
-
-def _paired(rows: list[dict], a: str, b: str, label_a: str, label_b: str) -> dict:
-    """A paired t-test of two metrics of the same runs, shaped like the pipeline's variant comparisons."""
-    d = float(np.mean(_col(rows, a) - _col(rows, b)))
-    if len(rows) < 2:
-        return {"a": label_a, "b": label_b, "metric": "test_acc", "test": "paired t-test (needs >= 2 seeds)",
-                "alternative": "two-sided", "statistic": 0.0, "p_value": 1.0, "n": len(rows), "mean_diff": d,
-                "diff_ci95_low": d, "diff_ci95_high": d}
-    return {"a": label_a, "b": label_b, "metric": "test_acc",
-            **stats.paired_test(_col(rows, a), _col(rows, b), test="t")}
-
-
-def analyze(cfg: dict, runs: dict[str, list[dict]], paired) -> dict:
-    """Per-patience summaries (no wall-clock values) and two-sided paired t-tests of restored vs full-run test
-    accuracy, for the report's tables."""
-    rows = runs[VARIANT]
-    per = {str(p): {k: stats.summarize(_col(rows, f"{k}_p{p}")) for k in PER_PATIENCE} for p in cfg["patience"]}
-    comparisons = {f"test_acc_restored_p{p}_vs_full": _paired(rows, f"test_acc_restored_p{p}", "test_acc_full",
-                                                              f"restored (patience {p})", "full run, final epoch")
-                   for p in cfg["patience"]}
-    return {"comparisons": comparisons, "derived": {"patience": per, "default_patience": cfg["default_patience"],
-                                                    "test_scored": TEST_SCORED}}
-
-
-def _maintained(cfg: dict, rows: list[dict], p: int) -> dict:
-    margin = cfg["max_acc_drop_pp"] / 100
-    return noninferiority(_col(rows, f"test_acc_restored_p{p}"), _col(rows, "test_acc_full"), margin=margin,
-                          alpha=cfg["alpha"], what=f"test accuracy, restored (patience {p}) − full run")
+from dlps.experiments.early_stopping.analysis import analyze  # noqa: F401 (analyze: re-exported)
+from dlps.experiments.estimate import estimate
+from dlps.experiments.columns import values as _col
+from dlps.experiments.early_stopping.spec import CLAIM_RANGE, VARIANT
+from dlps.fmt import fmt
+from dlps.verdicts import CLAIM_OF, all_of, difference, finding, noninferiority, within
 
 
 def findings(cfg: dict, m: dict, runs: dict) -> list[dict]:
     """The full run overfits in loss; at the default patience early stopping saves epochs (bar) and maintains
     test accuracy (non-inferiority); the old 30–40% claim."""
     rows, alpha = runs[VARIANT], cfg["alpha"]
-    p, n_max, margin = cfg["default_patience"], cfg["max_epochs"], cfg["max_acc_drop_pp"]
-    v = m["variants"][VARIANT]
-    out = []
-
+    p, n_max, margin, bar = cfg["default_patience"], cfg["max_epochs"], cfg["max_acc_drop_pp"], cfg["min_saved_frac"]
+    v, per = m["variants"][VARIANT], m["derived"]["patience"][str(p)]
     turns = difference(_col(rows, "val_loss_rise"), expect="greater", alpha=alpha,
                        what="final − lowest validation loss of the full run")
-    out.append(finding("val_loss_turns_up", "Without early stopping the validation loss turns upward (the model "
-                                            "overfits)", turns, (
-        f"Over {n_max} epochs the validation loss is lowest at epoch {fmt(v['best_epoch_full']['mean'])} on average "
-        f"and ends {fmt(turns['effect'])} [{ci_label(turns)} CI {fmt(turns['ci95_low'])}, {fmt(turns['ci95_high'])}] above that "
-        f"minimum ({fmt_p(turns['p_value'])}, one-sample t-test against 0). "
-        + ("The full run overfits in loss, so there is something for early stopping to save."
-           if turns["verdict"] == "shown" else f"An upturn is not shown at α = {alpha}."))))
-
     saved = _col(rows, f"epochs_saved_frac_p{p}")
-    bar = cfg["min_saved_frac"]
     saves = difference(saved - bar, expect="greater", alpha=alpha,
                        what=f"fraction of epochs saved at patience {p} − {bar:g}")
     saves |= {k: x for k, x in difference(saved, expect="greater", alpha=alpha).items()
-              if k in ("effect", "ci95_low", "ci95_high")}
-    per = m["derived"]["patience"][str(p)]
-    out.append(finding("saves_epochs", f"At the default patience ({p}) early stopping saves more than "
-                                       f"{fmt(100 * bar)}% of the {n_max}-epoch budget", saves, (
-        f"Patience {p} (min_delta {fmt(cfg['min_delta'])}) stops at epoch {fmt(per['stop_epoch']['mean'])} of "
-        f"{n_max} on average and restores epoch {fmt(per['best_epoch']['mean'])}, saving "
-        f"{fmt(100 * saves['effect'])}% [{ci_label(saves)} CI {fmt(100 * saves['ci95_low'])}, {fmt(100 * saves['ci95_high'])}] of "
-        f"the epochs ({fmt_p(saves['p_value'])}, one-sided one-sample t-test against {fmt(100 * bar)}%). "
-        + {"shown": "It saves more than the bar.", "refuted": "It saves significantly less than the bar.",
-           "inconclusive": f"More than the bar is not shown at α = {alpha}."}[saves["verdict"]]),
-        primary=True, scale=100, unit="%"))
-
-    kept = _maintained(cfg, rows, p)
-    out.append(finding("performance_maintained", f"At the default patience ({p}) the restored model's test accuracy "
-                                                 f"is not more than {fmt(margin)} pp below the full run's", kept, (
-        f"Restored (patience {p}) minus full-run final test accuracy, paired over {kept['n']} seeds: "
-        f"{fmt(100 * kept['effect'])} pp [{ci_label(kept)} CI {fmt(100 * kept['ci95_low'])}, {fmt(100 * kept['ci95_high'])}]; "
-        f"non-inferiority margin {fmt(margin)} pp (one-sided t-test of the difference > −{fmt(margin)} pp, "
-        f"{fmt_p(kept['p_value'])}). "
-        + {"shown": "Performance is maintained: a drop beyond the margin is ruled out at α.",
-           "refuted": "Performance is not maintained: the drop is significantly larger than the margin.",
-           "inconclusive": "The interval reaches beyond the margin: that performance is maintained is not shown "
-                           f"at α = {alpha} (a non-significant difference is not evidence of no difference)."}[
-            kept["verdict"]]), primary=True, scale=100, unit="pp"))
-
-    out.append(_old_claim(cfg, rows, saved, kept, p))
-    return out
+              if k in ("effect", "ci_low", "ci_high")}
+    kept = noninferiority(_col(rows, f"test_acc_restored_p{p}"), _col(rows, "test_acc_full"), margin=margin / 100,
+                          alpha=alpha, what=f"test accuracy, restored (patience {p}) − full run")
+    default = {"default_patience": p}
+    return [
+        finding("val_loss_turns_up", "Without early stopping the validation loss turns upward (the model overfits)",
+                turns, f"Over {n_max} epochs the validation loss is lowest at epoch "
+                       f"{fmt(v['best_epoch_full']['mean'])} on average and ends {estimate(turns)} above that minimum.",
+                shown="The full run overfits in loss, so there is something for early stopping to save.",
+                refuted=f"An upturn is not shown at α = {alpha}.",
+                inconclusive=f"An upturn is not shown at α = {alpha}."),
+        finding("saves_epochs", f"At the default patience ({p}) early stopping saves more than {fmt(100 * bar)}% of "
+                                f"the {n_max}-epoch budget", saves,
+                f"Patience {p} (min_delta {fmt(cfg['min_delta'])}) stops at epoch {fmt(per['stop_epoch']['mean'])} of "
+                f"{n_max} on average and restores epoch {fmt(per['best_epoch']['mean'])}, saving "
+                f"{estimate(saves, scale=100, unit='%')} of the epochs, against the bar {fmt(100 * bar)}%.",
+                primary=True, scale=100, unit="%", compared=default, shown="It saves more than the bar.",
+                refuted="It saves significantly less than the bar.",
+                inconclusive=f"More than the bar is not shown at α = {alpha}."),
+        finding("performance_maintained", f"At the default patience ({p}) the restored model's test accuracy is not "
+                                          f"more than {fmt(margin)} pp below the full run's", kept,
+                f"Restored (patience {p}) minus full-run final test accuracy, paired over {kept['n']} seeds: "
+                f"{estimate(kept, scale=100, unit=' pp')}; non-inferiority margin {fmt(margin)} pp.", primary=True,
+                scale=100, unit="pp", compared=default,
+                shown="Performance is maintained: a drop beyond the margin is ruled out at α.",
+                refuted="Performance is not maintained: the drop is significantly larger than the margin.",
+                inconclusive="The interval reaches beyond the margin: that performance is maintained is not shown at "
+                             f"α = {alpha} (a non-significant difference is not evidence of no difference)."),
+        _old_claim(cfg, rows, saved, kept, p)]
 
 
 def _old_claim(cfg: dict, rows: list[dict], saved: np.ndarray, kept: dict, p: int) -> dict:
@@ -103,17 +63,17 @@ def _old_claim(cfg: dict, rows: list[dict], saved: np.ndarray, kept: dict, p: in
     lo, hi = CLAIM_RANGE
     rng = within(saved, lo, hi, cfg["alpha"], f"fraction of epochs saved at patience {p}")
     rec = all_of({"saves 30–40%": rng, "maintained": kept}, "both parts of the claim hold")
-    rec |= {k: rng[k] for k in ("effect", "ci95_low", "ci95_high", "n")}
+    rec |= {k: rng[k] for k in ("effect", "ci_low", "ci_high", "n")} | {"effect_part": "saves 30–40%"}
     others = "; ".join(
         f"patience {q}: {fmt(100 * float(np.mean(_col(rows, f'epochs_saved_frac_p{q}'))))}% of epochs, "
         f"{fmt(float(np.mean(_col(rows, f'acc_change_pp_p{q}'))))} pp test accuracy" for q in sorted(cfg["patience"]))
-    return finding("old_claim", "Early stopping saves 30–40% of computation with maintained performance", rec, (
-        f"Computation saved is measured in epochs (every epoch costs the same training pass and evaluation), "
-        f"relative to a {cfg['max_epochs']}-epoch budget; {others}. At the default patience {p} the saving is "
-        f"{fmt(100 * rng['effect'])}% [{ci_label(rng)} CI {fmt(100 * rng['ci95_low'])}, {fmt(100 * rng['ci95_high'])}]: "
-        f"{CLAIM_OF[rng['verdict']]} as 30–40% (inside the range: holds; entirely outside: does not hold); "
-        f"performance maintained within {fmt(cfg['max_acc_drop_pp'])} pp: {CLAIM_OF[kept['verdict']]}. "
-        + {"shown": "The claim holds.", "refuted": "The claim does not hold.",
-           "inconclusive": "The claim is inconclusive."}[rec["verdict"]]
-        + " The saving grows with how far past its best epoch the budget runs, so any such figure is a property "
-          "of the budget as much as of early stopping."), scale=100, unit="%")
+    return finding("old_claim", "Early stopping saves 30–40% of computation with maintained performance", rec,
+                   f"Computation saved is measured in epochs (every epoch costs the same training pass and "
+                   f"evaluation), relative to a {cfg['max_epochs']}-epoch budget; {others}. At the default patience "
+                   f"{p} the saving is {estimate(rng, scale=100, unit='%')}: {CLAIM_OF[rng['verdict']]} as 30–40% "
+                   "(inside the range: holds; entirely outside: does not hold); performance maintained within "
+                   f"{fmt(cfg['max_acc_drop_pp'])} pp: {CLAIM_OF[kept['verdict']]}. The saving grows with how far "
+                   "past its best epoch the budget runs, so any such figure is a property of the budget as much as "
+                   "of early stopping.", scale=100, unit="%", compared={"default_patience": p},
+                   shown="The claim holds.", refuted="The claim does not hold.",
+                   inconclusive="The claim is inconclusive.")

@@ -59,7 +59,7 @@ def plot(cfg: dict, m: dict, runs: dict, histories: dict, out_dir) -> list[dict]
     def errorbars(ax, metric, label, scale, **kw):
         s = [m["variants"][k][metric] for k in order]
         mean = np.array([x["mean"] for x in s]) * scale
-        err = np.array([[x["mean"] - x["ci95_low"], x["ci95_high"] - x["mean"]] for x in s]).T * scale
+        err = np.array([[x["mean"] - x["ci_low"], x["ci_high"] - x["mean"]] for x in s]).T * scale
         ax.errorbar(xs, mean, yerr=err, capsize=4, marker="o", label=label, **kw)
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2))

@@ -78,7 +78,7 @@ def plot(cfg: dict, m: dict, runs: dict, histories: dict, out_dir) -> list[dict]
     names = ["unigram", "bigram", "RNN"]
     keys = ["unigram_test_bits", "bigram_test_bits", "rnn_test_bits"]
     means = [v[k]["mean"] for k in keys]
-    err = [[v[k]["mean"] - v[k]["ci95_low"] for k in keys], [v[k]["ci95_high"] - v[k]["mean"] for k in keys]]
+    err = [[v[k]["mean"] - v[k]["ci_low"] for k in keys], [v[k]["ci_high"] - v[k]["mean"] for k in keys]]
     ax.bar(names, means, yerr=err, capsize=4, color=["0.7", "0.45", "tab:blue"])
     for i, x in enumerate(means):
         ax.text(i, x, f"{x:.3f}", ha="center", va="bottom", fontsize=9)

@@ -75,7 +75,7 @@ def plot(cfg: dict, m: dict, runs: dict, histories: dict, out_dir) -> list[dict]
         s = [_sweep(cfg, m, r, length)["slope"] for r in cfg["rhos"]]
         shift = 0.008 * (i - (len(lengths) - 1) / 2)  # so that the error bars of different lengths do not overlap
         ax.errorbar(logs + shift, [x["mean"] for x in s],
-                    yerr=[[x["mean"] - x["ci95_low"] for x in s], [x["ci95_high"] - x["mean"] for x in s]],
+                    yerr=[[x["mean"] - x["ci_low"] for x in s], [x["ci_high"] - x["mean"] for x in s]],
                     fmt="o", ms=5, capsize=2, label=f"fit over all steps, T = {length}")
     e = [_sweep(cfg, m, r, longest)["early_rate"]["mean"] for r in cfg["rhos"]]
     ax.plot(logs, e, "k^", mfc="none", ms=7, label=f"first {cfg['early_steps']} steps only, T = {longest}")

@@ -8,43 +8,15 @@ import math
 
 import numpy as np
 
-from dlps.experiments.vanishing_gradients.spec import CELLS, FIELDS, configs, key
-from dlps.fmt import fmt, fmt_p
 from dlps.data.tasks import ADDING_BASELINE_MSE
-from dlps.verdicts import all_of, difference, equivalence, finding
+from dlps.experiments.columns import col as _col
+from dlps.experiments.estimate import estimate, p_clause
+from dlps.experiments.vanishing_gradients.analysis import analyze  # noqa: F401 (analyze: re-exported)
+from dlps.experiments.vanishing_gradients.spec import key
+from dlps.fmt import fmt
+from dlps.verdicts import all_of, difference, equivalence, finding, not_run
 
 VANISHED_LOG10 = 4.0  # the issue's bar: "vanished" means at least 10^4 times smaller
-
-
-def spread(values: list[float]) -> dict:
-    """summarize() plus the smallest and largest seed."""
-    from dlps.stats import summarize
-
-    return {**summarize(values), "min": float(min(values)), "max": float(max(values))}
-
-
-def analyze(cfg: dict, runs: dict[str, list[dict]], paired) -> dict:
-    """Paired Wilcoxon tests of each gated cell against the RNN (log10 ratios: unbounded, so ranks, not means),
-    and every sweep point over seeds."""
-    comparisons = {}
-    for phase in ("init", "trained", "matched"):
-        for cell in ("lstm", "gru"):
-            comparisons[f"{phase}_log10_ratio_{cell}_vs_rnn"] = paired(cell, "rnn", f"{phase}_log10_ratio", "wilcoxon")
-    derived = {}
-    for cell in CELLS:
-        rows = runs[cell]
-        for rho in configs(cfg, cell):
-            for length in cfg["lengths"]:
-                k = key(cell, rho, length)
-                derived[k] = {"cell": cell, **({"rho": rho} if rho is not None else {}), "length": length,
-                              **{f: spread([r[f"{k}_{f}"] for r in rows]) for f in FIELDS[cell]}}
-        if cell != "rnn":
-            for phase in ("trained", "matched"):
-                derived[f"{cell}_{phase}_gate_path"] = spread([r[f"{phase}_gate_path"] for r in rows])
-                derived[f"{cell}_minus_rnn_{phase}_log10_ratio"] = spread([
-                    g[f"{phase}_log10_ratio"] - r[f"{phase}_log10_ratio"]
-                    for g, r in zip(rows, runs["rnn"], strict=True)])
-    return {"comparisons": comparisons, "derived": derived}
 
 
 def findings(cfg: dict, m: dict, runs: dict) -> list[dict]:
@@ -54,10 +26,6 @@ def findings(cfg: dict, m: dict, runs: dict) -> list[dict]:
             _trained(cfg, m, runs, "lstm", "trained")]
 
 
-def _col(runs: dict, cell: str, field: str) -> np.ndarray:
-    return np.array([r[field] for r in runs[cell]], dtype=float)
-
-
 def _sweep(cfg: dict, runs: dict, rho: float, length: int, field: str) -> np.ndarray:
     """Per-seed values of one field of the vanilla RNN at ρ and a length."""
     return _col(runs, "rnn", f"{key('rnn', rho, length)}_{field}")
@@ -65,9 +33,8 @@ def _sweep(cfg: dict, runs: dict, rho: float, length: int, field: str) -> np.nda
 
 def _not_measured(fid: str, claim: str, what: str, alpha: float) -> dict:
     """A finding whose ρ range params left out: inconclusive, with an empty record."""
-    rec = {"verdict": "inconclusive", "rule": f"not measured: no {what} in vanishing_gradients.rhos", "alpha": alpha,
-           "effect": None, "ci95_low": None, "ci95_high": None, "n": 0, "p_value": None}
-    return finding(fid, claim, rec, f"No {what} is in vanishing_gradients.rhos: inconclusive (not measured).")
+    return finding(fid, claim, not_run(f"not measured: no {what} in vanishing_gradients.rhos", alpha),
+                   f"No {what} is in vanishing_gradients.rhos: inconclusive (not measured).")
 
 
 def _vanishing(cfg: dict, runs: dict) -> dict:
@@ -80,16 +47,14 @@ def _vanishing(cfg: dict, runs: dict) -> dict:
                                       alpha=alpha, what=f"log10 ratio + {VANISHED_LOG10:g} at ρ = {r:g}")
              for r in small}
     res = all_of(parts, f"log10 ‖∂L/∂h_(T−{n})‖/‖∂L/∂h_T‖ < −{VANISHED_LOG10:g} at every ρ ≤ 0.9")
-    text = "; ".join(f"{k}: {fmt(p['effect'] - VANISHED_LOG10)} [{fmt(p['ci95_low'] - VANISHED_LOG10)}, "
-                     f"{fmt(p['ci95_high'] - VANISHED_LOG10)}] ({fmt_p(p['p_value'])})" for k, p in parts.items())
-    return finding("vanishing", claim, res, (
-        f"Vanilla tanh RNN at init, mean log10 ‖∂L/∂h_(T−{n})‖/‖∂L/∂h_T‖ over {res['n']} seeds, T = {n}: {text} "
-        f"(one-sided one-sample t-tests against −{VANISHED_LOG10:g} at α = {alpha}). "
-        + {"shown": f"At every ρ ≤ 0.9 the gradient {n} steps back is significantly over 10^{VANISHED_LOG10:g}× "
-                    "smaller than at the last step.",
-           "refuted": f"At some ρ ≤ 0.9 the loss is significantly less than 10^{VANISHED_LOG10:g}: refuted.",
-           "inconclusive": f"Not significant at every ρ ≤ 0.9: vanishing by 10^{VANISHED_LOG10:g} is not shown."}[
-            res["verdict"]]))
+    text = "; ".join(f"{k}: {estimate(p, shift=-VANISHED_LOG10)}" for k, p in parts.items())
+    return finding("vanishing", claim, res,
+                   f"Vanilla tanh RNN at init, mean log10 ‖∂L/∂h_(T−{n})‖/‖∂L/∂h_T‖ over {res['n']} seeds, T = {n}: "
+                   f"{text} (each tested against −{VANISHED_LOG10:g} at α = {alpha}).",
+                   shown=f"At every ρ ≤ 0.9 the gradient {n} steps back is significantly over 10^{VANISHED_LOG10:g}× "
+                         "smaller than at the last step.",
+                   refuted=f"At some ρ ≤ 0.9 the loss is significantly less than 10^{VANISHED_LOG10:g}: refuted.",
+                   inconclusive=f"Not significant at every ρ ≤ 0.9: vanishing by 10^{VANISHED_LOG10:g} is not shown.")
 
 
 def relative_gap(slope: np.ndarray, predicted: np.ndarray, rho: float) -> np.ndarray:
@@ -110,25 +75,27 @@ def _rate(cfg: dict, runs: dict) -> dict:
              for r in cfg["rhos"] for n in cfg["lengths"]}
     res = all_of(parts, f"the per-step rate is within ±{tol:g} (relative to |ln ρ| + |ln RMS tanh′|) of "
                         "ln ρ + ln RMS tanh′ at every ρ and length")
-    worst = max(parts.items(), key=lambda kv: -1 if kv[1]["p_value"] is None else kv[1]["p_value"])
+    worst = res["effect_part"]
     L = cfg["train_length"]
     at = "; ".join(f"ρ = {r:g}: measured {fmt(float(_sweep(cfg, runs, r, L, 'slope').mean()))} per step, ln ρ = "
                    f"{fmt(math.log(r))}, ln ρ + ln RMS tanh′ = "
                    f"{fmt(float(_sweep(cfg, runs, r, L, 'predicted_rate').mean()))}" for r in cfg["rhos"])
     below = ", ".join(f"{r:g}" for r in cfg["rhos"] if _sweep(cfg, runs, r, L, "slope").mean() <= math.log(r))
+    count = {v: sum(p["verdict"] == v for p in parts.values()) for v in ("shown", "refuted")}
     return finding("old_claim", "The per-step rate of gradient decay is ln ρ, lowered by the tanh derivative "
-                "(exponential decay at a constant rate)", res, (
-        f"Least-squares slope of ln‖∂L/∂h_t‖ against distance from the loss (mean over {res['n']} seeds), T = {L}: "
-        f"{at}. The rate is at or below ln ρ for ρ = {below or 'none'}: each step back multiplies by ρ and by tanh′ ≤ 1. "
-        f"Equivalence to ln ρ + ln RMS tanh′ within ±{100 * tol:g}% of |ln ρ| + |ln RMS tanh′|, TOST at α = {alpha} "
-        f"at each of {len(parts)} (ρ, length) points ({sum(p['verdict'] == 'shown' for p in parts.values())} shown, "
-        f"{sum(p['verdict'] == 'refuted' for p in parts.values())} refuted); the weakest, {worst[0]}: relative gap "
-        f"{fmt(worst[1]['effect'])} [{fmt(worst[1]['ci95_low'])}, {fmt(worst[1]['ci95_high'])}] "
-        f"({fmt_p(worst[1]['p_value'])}). "
-        + {"shown": "Every point is shown equivalent: the gradient decays exponentially at the tanh-corrected rate.",
-           "refuted": "At some point the gap is significantly beyond the margin: the corrected relation is refuted.",
-           "inconclusive": "Not every point is shown within the margin: the corrected relation is inconclusive "
-                           "(not refuted)."}[res["verdict"]]), primary=True)
+                                "(exponential decay at a constant rate)", res,
+                   f"Least-squares slope of ln‖∂L/∂h_t‖ against distance from the loss (mean over {res['n']} seeds), "
+                   f"T = {L}: {at}. The rate is at or below ln ρ for ρ = {below or 'none'}: each step back multiplies "
+                   f"by ρ and by tanh′ ≤ 1. Equivalence to ln ρ + ln RMS tanh′ within ±{100 * tol:g}% of |ln ρ| + "
+                   f"|ln RMS tanh′|, TOST at α = {alpha} at each of {len(parts)} (ρ, length) points ({count['shown']} "
+                   f"shown, {count['refuted']} refuted); the weakest, {worst}: relative gap "
+                   f"{estimate(parts[worst])}.", primary=True,
+                   shown="Every point is shown equivalent: the gradient decays exponentially at the tanh-corrected "
+                         "rate.",
+                   refuted="At some point the gap is significantly beyond the margin: the corrected relation is "
+                           "refuted.",
+                   inconclusive="Not every point is shown within the margin: the corrected relation is inconclusive "
+                                "(not refuted).")
 
 
 def _saturation(cfg: dict, runs: dict) -> dict:
@@ -145,16 +112,17 @@ def _saturation(cfg: dict, runs: dict) -> dict:
                                                           expect="less", alpha=alpha,
                                                           what=f"rate − ln ρ/2 at ρ = {r:g}")
     res = all_of(parts, "for every ρ > 1: growth over the first steps, and a whole-sequence rate below ln ρ / 2")
-    text = "; ".join(f"ρ = {r:g} (ln ρ = {fmt(math.log(r))}): {fmt(float(_sweep(cfg, runs, r, longest, 'early_rate').mean()))} "
+    text = "; ".join(f"ρ = {r:g} (ln ρ = {fmt(math.log(r))}): "
+                     f"{fmt(float(_sweep(cfg, runs, r, longest, 'early_rate').mean()))} "
                      f"per step over the first {cfg['early_steps']} steps, "
                      f"{fmt(float(_sweep(cfg, runs, r, longest, 'slope').mean()))} over all {longest}" for r in big)
-    return finding("saturation", claim, res, (
-        f"{text} (means over {res['n']} seeds; one-sided one-sample t-tests at α = {alpha}, the weakest "
-        f"{fmt_p(res['p_value'])}). "
-        + {"shown": "The gradient grows while the states are small, and saturation holds the rate below half of "
-                    "ln ρ: saturation caps the explosion.",
-           "refuted": "Some part goes significantly the other way: refuted.",
-           "inconclusive": "Not every part is significant: inconclusive."}[res["verdict"]]))
+    return finding("saturation", claim, res,
+                   f"{text} (means over {res['n']} seeds; one-sided one-sample t-tests at α = {alpha}, the weakest: "
+                   f"{p_clause(res)}).",
+                   shown="The gradient grows while the states are small, and saturation holds the rate below half of "
+                         "ln ρ: saturation caps the explosion.",
+                   refuted="Some part goes significantly the other way: refuted.",
+                   inconclusive="Not every part is significant: inconclusive.")
 
 
 def _gated_at_init(cfg: dict, runs: dict) -> dict:
@@ -166,14 +134,14 @@ def _gated_at_init(cfg: dict, runs: dict) -> dict:
     res = all_of(parts, f"LSTM and GRU log10 ratios over {n} steps < −{VANISHED_LOG10:g} at init")
     gate = float(_col(runs, "lstm", f"{key('lstm', None, n)}_gate_path").mean())
     rnn = float(_sweep(cfg, runs, cfg["train_rho"], n, "log10_ratio").mean())
-    text = "; ".join(f"{k} {fmt(p['effect'] - VANISHED_LOG10)} ({fmt_p(p['p_value'])})" for k, p in parts.items())
-    return finding("gated_at_init", f"At init LSTM and GRU gradients also vanish over {n} steps", res, (
-        f"With torch's default init, mean log10 ‖∂L/∂h_(T−{n})‖/‖∂L/∂h_T‖: {text}; vanilla RNN at "
-        f"ρ = {cfg['train_rho']:g}: {fmt(rnn)} (one-sided one-sample t-tests against −{VANISHED_LOG10:g} at "
-        f"α = {alpha}). The most persistent LSTM unit keeps 10^{fmt(gate)} of its cell content over the {n} steps. "
-        + {"shown": "Both lose significantly over 10^4: gates alone do not keep the path open at init.",
-           "refuted": "One of them keeps significantly more: refuted.",
-           "inconclusive": "Not significant for both: inconclusive."}[res["verdict"]]))
+    text = "; ".join(f"{k} {estimate(p, shift=-VANISHED_LOG10)}" for k, p in parts.items())
+    return finding("gated_at_init", f"At init LSTM and GRU gradients also vanish over {n} steps", res,
+                   f"With torch's default init, mean log10 ‖∂L/∂h_(T−{n})‖/‖∂L/∂h_T‖: {text}; vanilla RNN at "
+                   f"ρ = {cfg['train_rho']:g}: {fmt(rnn)} (each tested against −{VANISHED_LOG10:g} at α = {alpha}). "
+                   f"The most persistent LSTM unit keeps 10^{fmt(gate)} of its cell content over the {n} steps.",
+                   shown="Both lose significantly over 10^4: gates alone do not keep the path open at init.",
+                   refuted="One of them keeps significantly more: refuted.",
+                   inconclusive="Not significant for both: inconclusive.")
 
 
 def wilcoxon_seeds_needed(alpha: float) -> int:
@@ -182,56 +150,47 @@ def wilcoxon_seeds_needed(alpha: float) -> int:
 
 
 def _trained(cfg: dict, m: dict, runs: dict, cell: str, phase: str) -> dict:
-    """After training, is the gated cell's log10 gradient ratio over the whole sequence higher than the RNN's?
-    One-sided exact sign test on the paired log10 ratios (its median interval is the same test inverted). phase "matched": at matched_length, over the
-    seeds where both models reached target_mse (a matched training state); "trained": at train_length, where the
-    vanilla RNN does not learn (not matched: reported, never primary)."""
-    alpha, v = cfg["alpha"], m["variants"]
-    length = cfg["matched_length"] if phase == "matched" else cfg["train_length"]
+    """After training, is the gated cell's log10 gradient ratio over the whole sequence higher than the RNN's? A
+    one-sided exact sign test on the paired log10 ratios (its median interval is the same test inverted). phase
+    "matched": at matched_length, over the seeds where both models reached target_mse (a matched training state);
+    "trained": at train_length, where the vanilla RNN does not learn (not matched: reported, never primary)."""
+    alpha, v, matched, C = cfg["alpha"], m["variants"], phase == "matched", cell.upper()
+    length = cfg["matched_length"] if matched else cfg["train_length"]
     gated, rnn = _col(runs, cell, f"{phase}_log10_ratio"), _col(runs, "rnn", f"{phase}_log10_ratio")
-    both = (_col(runs, cell, f"{phase}_solved") > 0) & (_col(runs, "rnn", f"{phase}_solved") > 0)
-    seeds = len(gated)
-    use = both if phase == "matched" else np.ones(seeds, dtype=bool)
-    C = cell.upper()
+    solved = {c: _col(runs, c, f"{phase}_solved") > 0 for c in (cell, "rnn")}
+    both, seeds = solved[cell] & solved["rnn"], len(gated)
+    use = both if matched and both.any() else np.ones(seeds, dtype=bool)
     what = f"{C} − RNN log10 gradient ratio over {length} steps"
-    res = difference(gated[use] if use.any() else gated, rnn[use] if use.any() else rnn, expect="greater",
-                     alpha=alpha, test="sign", what=what)
-    if not use.any():  # no matched pair: the rule cannot apply
+    res = difference(gated[use], rnn[use], expect="greater", alpha=alpha, test="sign", what=what)
+    if matched and not both.any():  # no matched pair: the rule cannot apply
         res |= {"verdict": "inconclusive", "n": 0}
     res["rule"] += (f"; over the seeds where both reached validation MSE < {fmt(cfg['target_mse'])} (matched), "
-                    "inconclusive if none" if phase == "matched" else "")
-    res["matched_seeds"] = int(both.sum())
-    need = wilcoxon_seeds_needed(alpha)
-    solved = {c: int(_col(runs, c, f"{phase}_solved").sum()) for c in (cell, "rnn")}
-    state = (f"Both trained at T = {length} from the same init until the validation MSE fell below "
-             f"{fmt(cfg['target_mse'])} or {cfg['max_steps']} steps: the {C} reached it in {solved[cell]} of {seeds} "
-             f"seeds, the RNN in {solved['rnn']}, both in {int(both.sum())}"
-             + (" (the pairs compared: a matched training state)" if phase == "matched" else ""))
-    mses = (f"probe MSE {C} {fmt(v[cell][f'{phase}_mse']['median'])}, RNN {fmt(v['rnn'][f'{phase}_mse']['median'])} "
-            f"(medians; predicting the mean scores {fmt(ADDING_BASELINE_MSE)})")
-    gate = m["derived"][f"{cell}_{phase}_gate_path"]["median"]
-    numbers = (f"{what}, median {fmt(res['effect'])} decades [{fmt(res['ci95_low'])}, {fmt(res['ci95_high'])}] over "
-               f"{res['n']} seeds (one-sided exact sign test, {fmt_p(res['p_value'])}, α = {alpha}); median "
-               f"log10 ratio {C} {fmt(float(np.median(gated)))}, RNN {fmt(float(np.median(rnn)))}; the {C}'s most "
-               f"persistent unit keeps 10^{fmt(gate)} of its content over the sequence (median)")
-    if phase == "trained":
-        matched = (f"NOT MATCHED: the vanilla RNN reached the target in {int(_col(runs, 'rnn', 'trained_solved').sum())} "
-                   f"of {seeds} seeds, so this compares a model that solved the task with one that did not, and "
-                   "says little about the cells themselves; the matched comparison is at T = "
-                   f"{cfg['matched_length']}. ")
-    else:
-        matched = "" if both.all() else (f"Only {int(both.sum())} of {seeds} seeds are matched (the others are left "
-                                         "out, not compared unmatched). ")
+                    "inconclusive if none" if matched else "")
+    res["matched_seeds"], need = int(both.sum()), wilcoxon_seeds_needed(alpha)
+    text = (f"Both trained at T = {length} from the same init until the validation MSE fell below "
+            f"{fmt(cfg['target_mse'])} or {cfg['max_steps']} steps: the {C} reached it in {int(solved[cell].sum())} of "
+            f"{seeds} seeds, the RNN in {int(solved['rnn'].sum())}, both in {int(both.sum())}"
+            + (" (the pairs compared: a matched training state)" if matched else "")
+            + f"; probe MSE {C} {fmt(v[cell][f'{phase}_mse']['median'])}, RNN "
+              f"{fmt(v['rnn'][f'{phase}_mse']['median'])} (medians; predicting the mean scores "
+              f"{fmt(ADDING_BASELINE_MSE)}). {what}, median {estimate(res, unit=' decades')} over {res['n']} seeds at "
+              f"α = {alpha}; median log10 ratio {C} {fmt(float(np.median(gated)))}, RNN {fmt(float(np.median(rnn)))}; "
+              f"the {C}'s most persistent unit keeps 10^{fmt(m['derived'][f'{cell}_{phase}_gate_path']['median'])} of "
+              "its content over the sequence (median).")
+    if not matched:
+        text += (f" NOT MATCHED: the vanilla RNN reached the target in {int(solved['rnn'].sum())} of {seeds} seeds, so "
+                 "this compares a model that solved the task with one that did not, and says little about the cells "
+                 f"themselves; the matched comparison is at T = {cfg['matched_length']}.")
+    elif not both.all():
+        text += (f" Only {int(both.sum())} of {seeds} seeds are matched (the others are left out, not compared "
+                 "unmatched).")
     few = (f" With {res['n']} pairs the exact test cannot reach p < {alpha}: it needs at least {need}"
-           f"{' matched' if phase == 'matched' else ''} seeds." if res["n"] < need else "")
-    other = " (the median difference points the other way: the RNN's path is the more open)" \
-        if res["effect"] is not None and res["effect"] < 0 else ""
-    verdict = {"shown": f"The trained {C} keeps a significantly more open gradient path than the RNN.",
-               "refuted": f"The RNN's path is significantly more open than the {C}'s: refuted.",
-               "inconclusive": f"Not significant{other}: inconclusive.{few}"}[res["verdict"]]
-    claim = (f"After training to the same target at T = {length}, the {C}'s gradient {length} steps back is larger "
-             "than the vanilla RNN's" if phase == "matched" else
-             f"After training at T = {length}, the {C}'s gradient {length} steps back is larger than the vanilla "
-             "RNN's (not a matched comparison)")
-    return finding(f"{phase}_{cell}_vs_rnn", claim, res, f"{state}; {mses}. {numbers}. {matched}{verdict}",
-                   primary=phase == "matched" and cell == "lstm", unit="decades")
+           f"{' matched' if matched else ''} seeds." if res["n"] < need else "")
+    other = (" (the median difference points the other way: the RNN's path is the more open)"
+             if res["effect"] is not None and res["effect"] < 0 else "")
+    claim = (f"After training {'to the same target ' if matched else ''}at T = {length}, the {C}'s gradient {length} "
+             "steps back is larger than the vanilla RNN's" + ("" if matched else " (not a matched comparison)"))
+    return finding(f"{phase}_{cell}_vs_rnn", claim, res, text, primary=matched and cell == "lstm", unit="decades",
+                   shown=f"The trained {C} keeps a significantly more open gradient path than the RNN.",
+                   refuted=f"The RNN's path is significantly more open than the {C}'s: refuted.",
+                   inconclusive=f"Not significant{other}: inconclusive.{few}")
