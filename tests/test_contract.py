@@ -185,3 +185,9 @@ def test_judges_are_rule_calls_within_their_line_budget():
     judges = sorted((ROOT / "dlps/experiments").glob("*/judge.py"))
     assert [p.parent.name for p in judges if '"inconclusive":' in p.read_text()] == []
     assert sum(len(p.read_text().splitlines()) for p in judges) <= 1100
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_experiment_has_its_tests_under_tests_experiments(name):
+    assert (ROOT / f"tests/experiments/test_{name}.py").is_file()
+    assert not [p.name for p in (ROOT / "tests").glob(f"test_{name}*.py")], "an experiment's tests sit in tests/experiments/"
