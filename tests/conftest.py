@@ -36,3 +36,15 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def train_and_plot(exp, cfg: dict, ctx, out) -> list[dict]:
+    """Every variant of `exp` trained on seeds 0 and 1 (tiny data in ctx), judged, and its figures drawn into `out`."""
+    from dlps.jobs.evaluate import aggregate
+
+    results = {v: exp.train.train(cfg, v, [0, 1], ctx) for v in exp.spec.variants(cfg)}
+    runs = {v: r["runs"] for v, r in results.items()}
+    out.mkdir()
+    files = exp.figures.plot(cfg, aggregate(exp, cfg, runs), runs, {v: r["history"] for v, r in results.items()}, out)
+    assert all((out / f["file"]).stat().st_size > 0 for f in files)
+    return files

