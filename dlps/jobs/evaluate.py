@@ -5,7 +5,8 @@ from __future__ import annotations
 from dlps import stats
 from dlps.io import write_json
 from dlps.jobs.runs import load_runs
-from dlps.paths import headline_file, metrics_file
+from dlps.jobs.variants import variant_summary
+from dlps.paths import headline_file, metrics_file, variants_file
 from dlps.verdicts import VERDICTS, holm
 
 HEADLINE_KEYS = ("verdict", "effect", "ci95_low", "ci95_high", "p_value", "p_adjusted")
@@ -53,7 +54,8 @@ def findings_of(name: str, judge, cfg: dict, metrics: dict, runs: dict) -> list[
 
 
 def evaluate(params: dict, name: str) -> dict:
-    """Aggregate exactly the runs params list and judge them; writes metrics/<name>.json and its headline."""
+    """Aggregate exactly the runs params list and judge them; writes metrics/<name>.json, its headline and, where
+    the experiment has one main test metric, its per-variant summary."""
     from dlps.experiments import part
 
     spec, judge = part(name, "spec"), part(name, "judge")
@@ -63,4 +65,7 @@ def evaluate(params: dict, name: str) -> dict:
     metrics["findings"] = findings_of(name, judge, cfg, metrics, runs)
     write_json(metrics_file(name), metrics)
     write_json(headline_file(name), headline(metrics["findings"]))
+    summary = variant_summary(name, spec, cfg, runs)
+    if summary:
+        write_json(variants_file(name), summary)
     return metrics

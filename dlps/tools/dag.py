@@ -116,6 +116,7 @@ def train_stage(params: dict, name: str) -> dict:
 def judge_stages(params: dict, name: str) -> dict:
     """evaluate_<name> (summaries and findings) and plots_<name> (figures)."""
     from dlps.experiments import part
+    from dlps.jobs.variants import has_summary
 
     spec = part(name, "spec")
     exp = f"dlps/experiments/{name}"
@@ -123,7 +124,8 @@ def judge_stages(params: dict, name: str) -> dict:
     evaluate = {"cmd": f"python stages/evaluate.py {name}",
                 "deps": code_deps(["stages/evaluate.py", f"{exp}/spec.py", f"{exp}/judge.py"]) + runs,
                 "params": [name],
-                "metrics": [_out(f"metrics/headline/{name}.json")],
+                "metrics": [_out(f"metrics/headline/{name}.json")]
+                + ([_out(f"metrics/variants/{name}.json")] if has_summary(name) else []),
                 "outs": [_out(f"metrics/{name}.json"), _out(f"metrics/timing/evaluate_{name}.json")]}
     plots = {"cmd": f"python stages/plots.py {name}",
              "deps": code_deps(["stages/plots.py", f"{exp}/spec.py", f"{exp}/figures.py"])
@@ -160,12 +162,11 @@ def dag(params: dict) -> dict:
         "download": {"matrix": {"dataset": "${data.datasets}"}, "cmd": "python stages/download.py ${item.dataset}",
                      "deps": code_deps(["stages/download.py"]),
                      # persist: a failed forced re-download must not delete the verified copy (the stage re-verifies it)
-                     "outs": [{"data/raw/${item.dataset}": {"persist": True}},
-                              _out("metrics/timing_data/download-${item.dataset}.json")]},
+                     "outs": [{"data/raw/${item.dataset}": {"persist": True}}]},
         "prepare": {"matrix": {"dataset": "${data.datasets}"}, "cmd": "python stages/prepare.py ${item.dataset}",
                     "deps": code_deps(["stages/prepare.py"]) + ["data/raw/${item.dataset}"],
-                    "outs": ["data/prepared/${item.dataset}", _out("metrics/datasets/${item.dataset}.json"),
-                             _out("metrics/timing_data/prepare-${item.dataset}.json")]},
+                    # DVC-cached like the data, not git-tracked: a newcomer's clone re-runs these stages
+                    "outs": ["data/prepared/${item.dataset}", "metrics/datasets/${item.dataset}.json"]},
     }
     for name in NAMES:
         stages[f"train_{name}"] = train_stage(params, name)
