@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from dlps.experiments.contract import FILES, get
+from dlps.jobs.curves import curve_file, curve_specs
 
 ROOT = Path(__file__).resolve().parents[2]
 NOT_FOLLOWED = {"dlps/__init__.py", "dlps/cli.py", "dlps/timing.py", "dlps/errors.py", "dlps/params.py",
@@ -173,9 +174,12 @@ def dag(params: dict) -> dict:
         stages.update(judge_stages(params, name))
     stages["report"] = report_stage(params)
     plots = []
-    for name in NAMES:  # `dvc plots show` / `dvc plots diff`: rendered figures, and per-step curves
-        for it in get(part(name, "figures"), "PLOTS"):
-            plots.append(f"plots/{name}/{it}" if isinstance(it, str) else {f"plots/history/{name}": it["history"]})
+    for name in NAMES:  # `dvc plots show` / `dvc plots diff`: rendered figures, and per-variant curves
+        figures = get(part(name, "figures"), "PLOTS")
+        plots += [f"plots/{name}/{it}" for it in figures if isinstance(it, str)]
+        plots += [{curve_file(name, c["y"]).as_posix(): {
+            "template": "band", "x": c["x"], "y": c["y"],
+            "title": f"{name}: {c['y']} per variant, mean over seeds (95% band)"}} for c in curve_specs(figures)]
     return {"stages": stages, "plots": plots}
 
 
