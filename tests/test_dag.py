@@ -68,7 +68,7 @@ def test_every_committed_figure_and_curve_is_a_declared_plot():
 
 
 def test_no_data_stage_output_is_tracked_by_git():
-    """A newcomer's clone re-runs download@ and prepare@ (no DVC cache): a git-tracked output would leave it modified."""
+    """A newcomer's clone re-runs download@ and prepare@ (no DVC cache): a git-tracked output would be modified."""
     import subprocess
 
     stages = dag.dag(load(ROOT / "params.yaml"))["stages"]

@@ -41,7 +41,7 @@ def curve_rows(histories: dict[str, list[dict]], x: str, y: str, by: str | None 
 
 
 def curve_specs(plots) -> list[dict]:
-    """The experiment's curve definitions from its figures' PLOTS: {"x", "y" (one or a list), optional "by"}, one per y."""
+    """The curve definitions in a figures module's PLOTS ({"x", "y": one or a list, optional "by"}), one per y."""
     specs = []
     for item in plots:
         if isinstance(item, dict):

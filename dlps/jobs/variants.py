@@ -1,4 +1,4 @@
-"""Each variant's main test metric over seeds (mean, interval, n): the small file `dvc exp show` lines up per variant."""
+"""Each variant's main test metric over seeds (mean, interval, n): what `dvc exp show` lines up per variant."""
 
 from __future__ import annotations
 
