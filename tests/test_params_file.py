@@ -39,6 +39,7 @@ def changed_lines(text: str, override: str, tmp_path: Path) -> list[str]:
     return [line for line in diff if line[:1] in "+-" and not line.startswith(("+++", "---"))]
 
 
+@pytest.mark.slow  # about 15 s: every key of the file, each through DVC's Hydra parser
 def test_one_set_param_changes_one_line(tmp_path):
     pytest.importorskip("dvc")
     text = (ROOT / "params.yaml").read_text()
