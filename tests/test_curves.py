@@ -37,14 +37,29 @@ def test_write_curves_writes_one_file_per_y(tmp_path):
 
 
 def test_variant_summary_keys_name_the_variant_not_the_level():
-    class Spec:
+    class Dropout:
+        VARIANTS_KEY, TABLE_METRICS = "p", ("train_acc", "test_acc", "test_loss")
+
         @staticmethod
         def variants(cfg):
             return [str(p) for p in cfg["p"]]
 
     runs = {"0.0": [{"test_acc": 0.9}, {"test_acc": 0.92}], "0.5": [{"test_acc": 0.95}, {"test_acc": 0.93}]}
-    out = variant_summary("dropout", Spec, {"p": [0.0, 0.5]}, runs)
+    out = variant_summary(Dropout, {"p": [0.0, 0.5]}, runs)
     assert list(out) == ["p=0.0", "p=0.5"] and out["p=0.5"]["test_acc"] == pytest.approx(0.94)
     assert set(out["p=0.0"]) == {"test_acc", "ci_low", "ci_high", "ci_level", "n"} and out["p=0.0"]["n"] == 2
-    assert list(pairs("early_stopping", None, {"patience": [5, 2]})) == ["full", "patience=2", "patience=5"]
-    assert variant_summary("bias_variance", None, {}, {}) == {}
+
+
+def test_a_one_variant_experiment_lists_its_sweep_from_the_key_suffixes():
+    class EarlyStopping:
+        VARIANTS_KEY, TABLE_METRICS = None, ("epochs_full", "test_acc_full")
+
+        @staticmethod
+        def variants(cfg):
+            return ["all"]
+
+    row = {"seed": 1, "epochs_full": 40, "test_acc_full": 0.8, "test_acc_restored_p5": 0.79, "stop_epoch_p5": 9}
+    assert pairs(EarlyStopping, {}, row) == {"full": ("all", "test_acc_full", "test_acc"),
+                                             "restored_p5": ("all", "test_acc_restored_p5", "test_acc")}
+    EarlyStopping.TABLE_METRICS = ("epochs_full",)
+    assert pairs(EarlyStopping, {}, row) == {}

@@ -65,7 +65,7 @@ def evaluate(params: dict, name: str) -> dict:
     metrics["findings"] = findings_of(name, judge, cfg, metrics, runs)
     write_json(metrics_file(name), metrics)
     write_json(headline_file(name), headline(metrics["findings"]))
-    summary = variant_summary(name, spec, cfg, runs)
+    summary = variant_summary(spec, cfg, runs)
     if summary:
         write_json(variants_file(name), summary)
     return metrics

@@ -117,7 +117,7 @@ def train_stage(params: dict, name: str) -> dict:
 def judge_stages(params: dict, name: str) -> dict:
     """evaluate_<name> (summaries and findings) and plots_<name> (figures)."""
     from dlps.experiments import part
-    from dlps.jobs.variants import has_summary
+    from dlps.jobs.variants import main_metric
 
     spec = part(name, "spec")
     exp = f"dlps/experiments/{name}"
@@ -126,7 +126,7 @@ def judge_stages(params: dict, name: str) -> dict:
                 "deps": code_deps(["stages/evaluate.py", f"{exp}/spec.py", f"{exp}/judge.py"]) + runs,
                 "params": [name],
                 "metrics": [_out(f"metrics/headline/{name}.json")]
-                + ([_out(f"metrics/variants/{name}.json")] if has_summary(name) else []),
+                + ([_out(f"metrics/variants/{name}.json")] if main_metric(spec) else []),
                 "outs": [_out(f"metrics/{name}.json"), _out(f"metrics/timing/evaluate_{name}.json")]}
     plots = {"cmd": f"python stages/plots.py {name}",
              "deps": code_deps(["stages/plots.py", f"{exp}/spec.py", f"{exp}/figures.py"])
