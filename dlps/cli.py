@@ -1,9 +1,9 @@
-"""What every stage script shares: validated params, one-line errors, and a timing record."""
+"""What every stage script shares: validated params, one-line errors, and a timing record (study stages)."""
 
 from __future__ import annotations
 
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from dlps.timing import timed  # first: its import time marks the stage's start
 
@@ -19,7 +19,8 @@ def stage(name: str):
     keep_freed_memory()
     try:
         params = load()
-        with timed(timing_file(name), name):
+        record = timing_file(name)
+        with timed(record, name) if record else nullcontext():
             yield params
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)

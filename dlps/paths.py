@@ -19,6 +19,11 @@ def metrics_file(exp: str) -> Path:
     return Path("metrics") / f"{exp}.json"
 
 
+def variants_file(exp: str) -> Path:
+    """Each variant's main test metric over seeds: what `dvc exp show` lines up next to the params changed."""
+    return Path("metrics/variants") / f"{exp}.json"
+
+
 def headline_file(exp: str) -> Path:
     """The primary findings' five numbers: what `dvc exp show` and `dvc metrics diff` show."""
     return Path("metrics/headline") / f"{exp}.json"
@@ -33,14 +38,14 @@ def run_timing_file(exp: str, variant: str) -> Path:
     return Path("metrics/timing/runs") / exp / f"{variant}.json"
 
 
-def timing_file(stage: str) -> Path:
-    """The report reads the study's timing folder, so its own record lives with its outputs, and the data stages'
-    records (their time is the network's or the mirror's, and a newcomer's clone re-runs them) live apart, so that
-    re-fetching the data never re-builds the report."""
+def timing_file(stage: str) -> Path | None:
+    """The report reads the study's timing folder, so its own record lives with its outputs. The data stages keep
+    none: their time is the network's or the mirror's, nothing reads it, and a newcomer's clone re-runs them, so a
+    git-tracked record would leave every fresh clone's tree modified (and a DVC-cached one its dvc.lock)."""
     if stage == "report":
         return Path("report/timing.json")
     if stage.split("@")[0] in ("download", "prepare"):
-        return Path("metrics/timing_data") / f"{stage.replace('@', '-')}.json"
+        return None
     return Path("metrics/timing") / f"{stage.replace('@', '-')}.json"
 
 

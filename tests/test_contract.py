@@ -26,9 +26,17 @@ def test_every_module_has_the_required_parts_with_their_types(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_plot_definitions_name_files_or_history_columns(name):
+def test_plot_definitions_name_figures_or_history_columns(name):
     for it in load(name).figures.plots:
-        assert (isinstance(it, str) and it.endswith(".png")) or set(it["history"]) == {"x", "y"}, it
+        if isinstance(it, str):
+            assert it.endswith(".png"), it
+            continue
+        d = it["history"]
+        assert {"x", "y"} <= set(d) <= {"x", "y", "by"}, it
+        columns = {c for f in (ROOT / "plots/history" / name).glob("*.csv") for c in f.read_text().split("\n", 1)[0]
+                   .split(",")}
+        named = {d["x"], *([d["y"]] if isinstance(d["y"], str) else d["y"]), *([d["by"]] if "by" in d else [])}
+        assert named <= columns, f"{name}: {sorted(named - columns)} not a history column"
 
 
 @pytest.mark.parametrize("name", NAMES)

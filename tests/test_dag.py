@@ -68,3 +68,23 @@ def test_the_docs_name_the_files_every_train_stage_depends_on():
     section = (ROOT / "docs/adding-an-experiment.md").read_text().split("## What an edit re-runs")[1].split("##")[0]
     named = set(re.findall(r"`([\w/]+\.py)`", section.split("retrains the whole study:")[1].split("(")[0]))
     assert named == common
+
+
+def test_every_committed_figure_and_curve_is_a_declared_plot():
+    """`dvc plots show/diff` shows every figure under plots/ and every curve file the plots stages write."""
+    declared = {p if isinstance(p, str) else next(iter(p)) for p in dag.dag(load(ROOT / "params.yaml"))["plots"]}
+    files = {p.relative_to(ROOT).as_posix() for p in (ROOT / "plots").rglob("*") if p.suffix in (".png", ".csv")
+             and p.parts[len(ROOT.parts) + 1] != "history"}
+    assert files and files <= declared, sorted(files - declared)
+
+
+def test_no_data_stage_output_is_tracked_by_git():
+    """A newcomer's clone re-runs download@ and prepare@ (no DVC cache): a git-tracked output would be modified."""
+    import subprocess
+
+    stages = dag.dag(load(ROOT / "params.yaml"))["stages"]
+    datasets = load(ROOT / "params.yaml")["data"]["datasets"]
+    outs = [next(iter(o)) if isinstance(o, dict) else o for s in ("download", "prepare") for o in stages[s]["outs"]]
+    paths = [o.replace("${item.dataset}", d) for o in outs for d in datasets]
+    tracked = subprocess.run(["git", "ls-files", "--", *paths], cwd=ROOT, capture_output=True, text=True).stdout
+    assert tracked == "", tracked

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 # the benchmark (run outside the DAG), the protocol and the pilot's findings are inputs of the report
 SOURCES = ["dlps", "stages", "params.yaml", "dvc.yaml", "pyproject.toml", "docs/design.md", "docs/protocol.md",
-           "docs/deviations.md", ".dvc/config", ".dvcignore", ".gitignore", "metrics/bench/bench.json",
+           "docs/deviations.md", ".dvc/config", ".dvc/plots", ".dvc/plots.html", ".dvcignore", ".gitignore", "metrics/bench/bench.json",
            "metrics/bench/roofline.json", "metrics/pilot/findings.json"]
 
 # each experiment folder's tiny.yaml: params overrides that make its stages run in seconds

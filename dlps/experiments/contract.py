@@ -114,7 +114,7 @@ class Figures:
 
     plot: Callable = _attr("plot", FunctionType, "plot(cfg, metrics, runs, histories, out_dir) -> [figure]")
     plots: tuple = _attr("PLOTS", (list, tuple), "DVC plot definitions: figure file names, or {'history': {'x', "
-                         "'y'}} for per-step curves", ())
+                         "'y', optional 'by'}} for per-variant curves (mean over seeds with a band)", ())
 
 
 @dataclass(frozen=True)

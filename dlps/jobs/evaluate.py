@@ -7,7 +7,8 @@ import math
 from dlps import stats
 from dlps.io import write_json
 from dlps.jobs.runs import load_runs
-from dlps.paths import headline_file, metrics_file
+from dlps.jobs.variants import variant_summary
+from dlps.paths import headline_file, metrics_file, variants_file
 from dlps.verdicts import VERDICTS, holm, p_keys, p_of
 
 HEADLINE_KEYS = ("verdict", "decided_by", "effect", "ci_low", "ci_high", "ci_level")
@@ -64,7 +65,8 @@ def findings_of(exp, cfg: dict, metrics: dict, runs: dict) -> list[dict]:
 
 
 def evaluate(params: dict, name: str) -> dict:
-    """Aggregate exactly the runs params list and judge them; writes metrics/<name>.json and its headline."""
+    """Aggregate exactly the runs params list and judge them; writes metrics/<name>.json, its headline and, where
+    the experiment has one main test metric, its per-variant summary."""
     from dlps.experiments import load
 
     exp, cfg = load(name), params[name]
@@ -73,4 +75,7 @@ def evaluate(params: dict, name: str) -> dict:
     metrics["findings"] = findings_of(exp, cfg, metrics, runs)
     write_json(metrics_file(name), metrics)
     write_json(headline_file(name), headline(metrics["findings"]))
+    summary = variant_summary(exp.spec, cfg, runs)
+    if summary:
+        write_json(variants_file(name), summary)
     return metrics

@@ -20,6 +20,7 @@ import yaml
 
 from dlps.experiments import NAMES, load
 from dlps.experiments.contract import FILES
+from dlps.jobs.curves import curve_file, curve_specs
 
 ROOT = Path(__file__).resolve().parents[2]
 NOT_FOLLOWED = {"dlps/__init__.py", "dlps/cli.py", "dlps/timing.py", "dlps/errors.py", "dlps/params.py",
@@ -117,13 +118,16 @@ def train_stage(params: dict, name: str) -> dict:
 
 def judge_stages(params: dict, name: str) -> dict:
     """evaluate_<name> (summaries and findings) and plots_<name> (figures)."""
+    from dlps.jobs.variants import main_metric
+
     spec = load(name).spec
     exp = f"dlps/experiments/{name}"
     runs = [f"metrics/runs/{name}", f"metrics/timing/runs/{name}"]
     evaluate = {"cmd": f"python stages/evaluate.py {name}",
                 "deps": code_deps(["stages/evaluate.py", f"{exp}/spec.py", f"{exp}/judge.py"]) + runs,
                 "params": [name],
-                "metrics": [_out(f"metrics/headline/{name}.json")],
+                "metrics": [_out(f"metrics/headline/{name}.json")]
+                + ([_out(f"metrics/variants/{name}.json")] if main_metric(spec) else []),
                 "outs": [_out(f"metrics/{name}.json"), _out(f"metrics/timing/evaluate_{name}.json")]}
     plots = {"cmd": f"python stages/plots.py {name}",
              "deps": code_deps(["stages/plots.py", f"{exp}/spec.py", f"{exp}/figures.py"])
@@ -158,21 +162,23 @@ def dag(params: dict) -> dict:
         "download": {"matrix": {"dataset": "${data.datasets}"}, "cmd": "python stages/download.py ${item.dataset}",
                      "deps": code_deps(["stages/download.py"]),
                      # persist: a failed forced re-download must not delete the verified copy (the stage re-verifies it)
-                     "outs": [{"data/raw/${item.dataset}": {"persist": True}},
-                              _out("metrics/timing_data/download-${item.dataset}.json")]},
+                     "outs": [{"data/raw/${item.dataset}": {"persist": True}}]},
         "prepare": {"matrix": {"dataset": "${data.datasets}"}, "cmd": "python stages/prepare.py ${item.dataset}",
                     "deps": code_deps(["stages/prepare.py"]) + ["data/raw/${item.dataset}"],
-                    "outs": ["data/prepared/${item.dataset}", _out("metrics/datasets/${item.dataset}.json"),
-                             _out("metrics/timing_data/prepare-${item.dataset}.json")]},
+                    # DVC-cached like the data, not git-tracked: a newcomer's clone re-runs these stages
+                    "outs": ["data/prepared/${item.dataset}", "metrics/datasets/${item.dataset}.json"]},
     }
     for name in NAMES:
         stages[f"train_{name}"] = train_stage(params, name)
         stages.update(judge_stages(params, name))
     stages["report"] = report_stage(params)
     plots = []
-    for name in NAMES:  # `dvc plots show` / `dvc plots diff`: rendered figures, and per-step curves
-        for it in load(name).figures.plots:
-            plots.append(f"plots/{name}/{it}" if isinstance(it, str) else {f"plots/history/{name}": it["history"]})
+    for name in NAMES:  # `dvc plots show` / `dvc plots diff`: rendered figures, and per-variant curves
+        figures = load(name).figures.plots
+        plots += [f"plots/{name}/{it}" for it in figures if isinstance(it, str)]
+        plots += [{curve_file(name, c["y"]).as_posix(): {
+            "template": "band", "x": c["x"], "y": c["y"],
+            "title": f"{name}: {c['y']} per variant, mean over seeds (95% band)"}} for c in curve_specs(figures)]
     return {"stages": stages, "plots": plots}
 
 

@@ -24,7 +24,8 @@ def _ref_lines(ax, thr: float) -> None:
     ax.axhline(ADDING_BASELINE_MSE, color="0.5", ls="--", lw=1, label="always predict 1 (1/6)")
 
 
-PLOTS = ["mse_vs_lag.png", "ablations.png", {"history": {"x": "step", "y": "val_mse"}}]
+PLOTS = ["mse_vs_lag.png", "ablations.png", "learning_curves.png",
+         {"history": {"x": "step", "y": "val_mse", "by": "lag"}}]
 
 
 def plot(cfg: dict, m: dict, runs: dict, histories: dict, out_dir) -> list[dict]:

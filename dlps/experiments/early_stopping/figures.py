@@ -15,7 +15,7 @@ def _curves(rows: list[dict], seed: int) -> tuple[np.ndarray, np.ndarray, np.nda
             np.array([float(r["train_loss"]) for r in mine]))
 
 
-PLOTS = ["val_loss.png", "saved_vs_acc.png"]
+PLOTS = ["val_loss.png", "saved_vs_acc.png", {"history": {"x": "epoch", "y": "val_loss"}}]
 
 
 def plot(cfg: dict, m: dict, runs: dict, histories: dict, out_dir) -> list[dict]:

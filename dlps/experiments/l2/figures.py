@@ -43,7 +43,8 @@ def _log_ticks(axis) -> None:
     axis.set_minor_formatter(NullFormatter())
 
 
-PLOTS = ["acc_vs_lam.png", "weight_norm_vs_lam.png"]
+PLOTS = ["acc_vs_lam.png", "weight_norm_vs_lam.png", "curves.png", "weight_hist.png",
+         {"history": {"x": "epoch", "y": ["val_loss", "val_acc"]}}]
 
 
 def plot(cfg: dict, m: dict, runs: dict, histories: dict, out_dir) -> list[dict]:

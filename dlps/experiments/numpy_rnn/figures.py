@@ -39,7 +39,8 @@ def _sample_text(cfg: dict, samples: list[dict], width: int = 96) -> str:
     return "\n\n".join(blocks)
 
 
-PLOTS = [{"history": {"x": "step", "y": ["train_loss", "val_loss"]}}]
+PLOTS = ["loss_curves.png", "bits_per_char.png", "torch_agreement.png", "samples.png",
+         {"history": {"x": "step", "y": ["train_loss", "val_loss"]}}]
 
 
 def plot(cfg: dict, m: dict, runs: dict, histories: dict, out_dir) -> list[dict]:

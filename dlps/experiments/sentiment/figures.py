@@ -16,7 +16,7 @@ def _curve(rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     return np.arange(1, k + 1), np.mean([x[:k] for x in curves], axis=0)
 
 
-PLOTS = ["val_acc.png", "confusion.png"]
+PLOTS = ["val_acc.png", "confusion.png", "examples.png", {"history": {"x": "epoch", "y": "val_acc"}}]
 
 
 def plot(cfg: dict, m: dict, runs: dict, histories: dict, out_dir) -> list[dict]:
