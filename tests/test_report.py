@@ -301,15 +301,20 @@ def test_throughput_section_comes_from_the_committed_bench_and_roofline(tmp_path
         "cpu": "Some CPU", "roofline": {"ceiling_flops_per_s": 1e11, "train_flops": 5e12, "seconds_at_ceiling": 50.0,
                                         "recorded_train_s": 100.0, "fraction_of_ceiling": 0.5}}))
     (tmp_path / "metrics/bench/bench.json").write_text(json.dumps({
+        "cpu": "Other CPU", "flush_denormal": True,
         "workloads": [{"workload": "CNN (l2)", "threads": 1, "fraction_of_ceiling": 0.61,
-                       "at_once": {"jobs": 2, "fraction_of_ceiling": 0.55}}],
+                       "at_once": {"jobs": 2, "fraction_of_ceiling": 0.55}},
+                      {"workload": "LSTM (sentiment)", "threads": 1, "fraction_of_ceiling": 0.4,
+                       "flush_denormal": {"speedup_flushed": 7.04, "faster": "flushed"}}],
         "overhead": {"dvc_repro_noop_s": 1.93}}))
     doc = Doc()
     assert throughput(doc)
     md = "\n".join(doc.md)
     assert "| l2 | 1.2 → 2.4 | 100.0 s | 50% |" in md and "| overfitting | – → 180.0 | 1.0 s | not counted |" in md
     assert "its train stages took 100 s: 50% of the ceiling" in md and "Some CPU" in md
-    assert "| CNN (l2) | 1 | 61% | 55% (2 jobs at once) |" in md and "nothing to do: 1.93 s" in md
+    assert "| CNN (l2) | 1 | 61% | 55% (2 jobs at once) | not measured |" in md and "nothing to do: 1.93 s" in md
+    assert "| LSTM (sentiment) | 1 | 40% | the same (one job) | ×7.04 (flushed) |" in md
+    assert "The bench ran on Other CPU, not the run's CPU (Some CPU)" in md
 
 
 def test_a_log_axis_within_one_decade_gets_several_tick_labels():

@@ -180,10 +180,18 @@ def throughput(doc: Doc, heading: bool = False) -> bool:
                  "method: docs/performance.md.")
     if BENCH.is_file():
         b = read_json(BENCH)
-        doc.table(["model family (bench)", "threads", "share of its ceiling", "as its stage runs it"],
+        doc.para(f"The bench ran on {b.get('cpu', 'a CPU it did not record')}"
+                 + (f", not the run's CPU ({r['cpu']}): its shares are of that CPU's own ceiling"
+                    if ROOFLINE.is_file() and r.get("cpu") and b.get("cpu") != r["cpu"] else "") + ". "
+                 "Subnormal floats are flushed to zero in the training processes when `flush_denormal` is true "
+                 f"({'true' if b.get('flush_denormal') else 'false'} for this bench); each family is timed both ways.")
+        doc.table(["model family (bench)", "threads", "share of its ceiling", "as its stage runs it",
+                   "samples/s, subnormals flushed ÷ kept (the faster)"],
                   [[w["workload"], str(w["threads"]), f"{w['fraction_of_ceiling']:.0%}",
                     f"{w['at_once']['fraction_of_ceiling']:.0%} ({w['at_once']['jobs']} jobs at once)"
-                    if w.get("at_once") else "the same (one job)"] for w in b["workloads"]])
+                    if w.get("at_once") else "the same (one job)",
+                    f"×{w['flush_denormal']['speedup_flushed']:.2f} ({w['flush_denormal']['faster']})"
+                    if w.get("flush_denormal") else "not measured"] for w in b["workloads"]])
         noop = b["overhead"]["dvc_repro_noop_s"]
         doc.para("`dvc repro` with nothing to do: " + ("not measured (the pipeline was not up to date)" if noop is None
                  else f"{noop:.2f} s") + "; the profiles of the families below half their ceiling, and the variants "
