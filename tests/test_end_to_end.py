@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 # the benchmark (run outside the DAG), the protocol and the pilot's findings are inputs of the report
-SOURCES = ["dlps", "stages", "params.yaml", "dvc.yaml", "pyproject.toml", "docs/design.md", "docs/protocol.md",
+SOURCES = ["dlps", "stages", "params.yaml", "dvc.yaml", "pyproject.toml", "README.md", "docs/design.md", "docs/protocol.md",
            "docs/deviations.md", ".dvc/config", ".dvc/plots", ".dvc/plots.html", ".dvcignore", ".gitignore", "metrics/bench/bench.json",
            "metrics/bench/roofline.json", "metrics/pilot/findings.json"]
 
@@ -71,7 +71,7 @@ def test_repro_builds_metrics_and_report(project):
     assert set(m["variants"]) == {"1", "3", "15"} and m["seeds"] == TINY["overfitting"]["seeds"]
     for stats in m["variants"].values():
         for s in stats.values():
-            assert set(s) == {"mean", "std", "ci_low", "ci_high", "median", "n"} and s["n"] == 6
+            assert set(s) == {"mean", "std", "ci_low", "ci_high", "ci_level", "median", "n"} and s["n"] == 6
             assert s["ci_low"] <= s["mean"] <= s["ci_high"]
     assert all(0 <= c["p_value"] <= 1 for c in m["comparisons"].values())
     html = (repo / "report/index.html").read_text()
@@ -218,6 +218,9 @@ def test_override_with_a_typo_fails_before_any_work(project):
         assert r.returncode != 0 and "degreez" in r.stdout + r.stderr
         run(["git", "checkout", "params.yaml"], repo, env)
     assert "overfitting.degreez: unknown key" in r.stdout + r.stderr
+    # DVC removed the outputs of the stage that refused to start; `dvc repro` on the restored params brings them back
+    run(["dvc", "repro"], repo, env)
+    assert (repo / "metrics/headline/overfitting.json").is_file()
 
 
 def test_exp_run_with_override_and_metrics_diff(project):
