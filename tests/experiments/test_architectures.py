@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from dlps.experiments.architectures import figures, judge, spec
+from dlps.experiments.architectures import figures, spec
 from dlps.experiments.architectures import train as exp
 from dlps.experiments.architectures.spec import CONFIGS, LAG_METRICS, MODELS, lag_key
 from dlps.experiments import load

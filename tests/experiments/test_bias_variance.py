@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from dlps.experiments.bias_variance import figures, judge, spec, train
+from dlps.experiments.bias_variance import figures, spec, train
 from dlps.jobs.evaluate import aggregate, check_findings, findings_of
 from dlps.schema import ParamError
 from dlps.experiments import load

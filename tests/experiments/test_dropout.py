@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import yaml
 
-from dlps.experiments.dropout import figures, judge, spec, train
+from dlps.experiments.dropout import spec, train
 from dlps.jobs.evaluate import aggregate, check_findings, findings_of
 from dlps.fmt import fmt_p
 from dlps.schema import ParamError

@@ -7,7 +7,7 @@ import torch
 
 from dlps import verdicts
 from dlps.data import images
-from dlps.experiments.early_stopping import figures, judge, spec, train
+from dlps.experiments.early_stopping import figures, spec, train
 from dlps.jobs.evaluate import aggregate, check_findings, findings_of
 from dlps.schema import ParamError
 from dlps.experiments import load

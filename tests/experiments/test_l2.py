@@ -6,7 +6,7 @@ import pytest
 import yaml
 from dvc.utils.serialize._yaml import loads_yaml
 
-from dlps.experiments.l2 import figures, judge, spec, train
+from dlps.experiments.l2 import spec, train
 from dlps.jobs.evaluate import aggregate, check_findings, findings_of
 from dlps.schema import ParamError
 from dlps.experiments import load

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from dlps.errors import UserError
-from dlps.experiments.numpy_rnn import figures, judge, spec, train
+from dlps.experiments.numpy_rnn import figures, spec, train
 from dlps.experiments import load
 from dlps.jobs.evaluate import aggregate, check_findings, findings_of
 from dlps.jobs.train import Context

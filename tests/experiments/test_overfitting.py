@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from dlps.experiments.overfitting import judge, spec, train
+from dlps.experiments.overfitting import spec, train
 from dlps.jobs.evaluate import aggregate, check_findings, findings_of
 from dlps.verdicts import p_of
 from dlps.experiments import load

@@ -14,7 +14,7 @@ from tinydata import WORDS
 from dlps.data import text
 from dlps.data.imdb import load_imdb
 from dlps.errors import UserError
-from dlps.experiments.sentiment import figures, judge, spec
+from dlps.experiments.sentiment import figures, spec
 from dlps.experiments.sentiment import train as exp
 from dlps.experiments import load
 from dlps.jobs.evaluate import aggregate, check_findings, findings_of

@@ -8,7 +8,7 @@ import numpy as np
 
 from dlps.experiments.estimate import estimate, p_clause
 from dlps.experiments.columns import values as _col
-from dlps.experiments.numpy_rnn.analysis import analyze, constant  # noqa: F401 (analyze: re-exported)
+from dlps.experiments.numpy_rnn.analysis import analyze  # noqa: F401 (analyze: re-exported)
 from dlps.experiments.numpy_rnn.spec import LN2, VARIANT
 from dlps.fmt import fmt
 from dlps.verdicts import check, difference, finding

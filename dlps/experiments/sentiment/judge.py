@@ -10,7 +10,7 @@ from __future__ import annotations
 from dlps.experiments.estimate import estimate, p_clause
 from dlps.experiments.sentiment.analysis import (  # noqa: F401 (analyze: re-exported)
     analyze, best_recurrent, mean_of, minus_pp)
-from dlps.experiments.sentiment.reviews import (correct, correct_count, discordant, paired_sampling_var,
+from dlps.experiments.sentiment.reviews import (correct, correct_count, paired_sampling_var,
                                                 test_sampling_var)
 from dlps.experiments.sentiment.spec import BASELINE, CORRECT_KEY, SAME_TEXT, TFIDF, recurrent
 from dlps.fmt import fmt
