@@ -52,6 +52,56 @@ def summary(doc: Doc, data: Data):
     doc.toc.append(("summary", "Summary"))
 
 
+def _pct(x) -> str:
+    return "—" if x is None else f"{100 * x:.0f}%"
+
+
+def verdicts_section(doc: Doc, data: Data):
+    """The replication's primary verdicts first, each beside the confirmatory run's verdict on the same question,
+    with the planned power and the power the same rule has at the registered effect with this run's own spread;
+    then every disagreement in words, what study-wide Holm would change, and the checks, apart."""
+    from dlps.report.examiner import study_holm
+
+    doc.heading(2, "Verdicts", "verdicts")
+    conf = data.confirmatory
+    doc.para("Each primary question of this run (the replication on protocol v2, docs/protocol.md), beside the "
+             "confirmatory run's verdict on the same question"
+             + (f" (commit {str(conf.get('commit', ''))[:7]}: {conf.get('note', '')})" if conf else
+                " (metrics/confirmatory/findings.json is missing in this checkout)")
+             + ". Planned power is the protocol's, computed before the seeds ran; the next column is the same "
+             "rule's power at the registered effect with this run's own spread between seeds.")
+    rows, differ = [], []
+    for name in data.names:
+        for f in [f for f in data.findings(name) if f.get("primary")]:
+            old = data.confirmatory_finding(name, f["id"])
+            was = old["verdict"] if old else "new question"
+            rows.append([data.title(name), f"{f['claim']} ({f['id']})", f["verdict"], was,
+                         _pct(f.get("planned_power")), _pct(f.get("power_at_effect_run_sd"))])
+            if old and was != f["verdict"]:
+                differ.append(f"{data.title(name)}, {f['id']}: the confirmatory run found it {was} "
+                              f"({old['id']}: {effect_text(old)}); this run finds it {f['verdict']} "
+                              f"({effect_text(f)}).")
+    doc.table(["experiment", "primary question", "this run", "confirmatory run", "planned power",
+               "power with this run's spread"], rows)
+    doc.para("Where the two runs disagree: " + ("none." if not differ else
+             f"{len(differ)} question{'s' if len(differ) > 1 else ''}. Either can be the design's doing: the "
+             "replication changed designs where the confirmatory one was not a fair test (docs/protocol.md says "
+             "which and why)."))
+    if differ:
+        doc.bullets(differ)
+    fam = study_holm(data)
+    moved = [f"{n}/{f['id']} ({f['verdict']} → inconclusive, study-wide adjusted p {fmt(adj)})" for n, f, adj in fam
+             if f["verdict"] != "inconclusive" and adj >= f["alpha"]]
+    doc.para(f"Study-wide Holm over all {len(fam)} primaries with a p-value (the protocol's family is each "
+             "experiment's): " + ("no verdict would change." if not moved else
+                                  f"{len(moved)} would become inconclusive: " + "; ".join(moved) + "."))
+    checks = [(n, f) for n in data.names for f in data.checks(n)]
+    if checks:
+        doc.para("Checks (code and identities, not questions; outside every Holm family): " + "; ".join(
+            f"{data.title(n)} {f['id']}: {'passes' if f['verdict'] == 'shown' else f['verdict']}"
+            for n, f in checks) + ".")
+
+
 def figure_id(name: str) -> str:
     """The anchor of an experiment's key figure (its summary thumbnail links there)."""
     return f"fig-{name}"
@@ -60,10 +110,17 @@ def figure_id(name: str) -> str:
 def _finding(doc: Doc, data: Data, name: str, f: dict):
     """A finding as a student reads it: the claim, the effect in words with its interval, the verdict, then the
     rule and its p's."""
-    tag = "primary finding" if f.get("primary") else "finding"
+    tag = "primary finding" if f.get("primary") else "check" if f.get("role") == "check" else "finding"
     meaning, number = data.reading(name, f)
     meaning = meaning[:1].upper() + meaning[1:]
     rule = f"Rule: {flat(f['rule'])}. Evidence: {evidence_text(f)}."
+    if f.get("primary"):
+        old = data.confirmatory_finding(name, f["id"])
+        rule += (f" Confirmatory run: {old['verdict']} ({effect_text(old)})." if old else
+                 " Confirmatory run: a question new in protocol v2.")
+        if f.get("planned_power") is not None:
+            rule += (f" Power: planned {_pct(f['planned_power'])}; with this run's spread "
+                     f"{_pct(f.get('power_at_effect_run_sd'))}.")
     doc.raw(f'<div class="finding"><div><strong>{md_inline(f["claim"])}</strong> <em>({tag} {html.escape(f["id"])})'
             f'</em></div><div class="effect">{md_inline(meaning)}: <span class="num">{html.escape(number)}</span> '
             f'{badge_html(f["verdict"])}</div><div>{md_inline(f["text"])}</div>'
@@ -274,6 +331,7 @@ def document(data: Data, times: list[dict]) -> Doc:
     doc.heading(1, "dlps — a deep-learning practice study, actually run")
     line = bottom_line(data)
     doc.raw(f'<p class="bottom" id="bottom-line">{html.escape(line)}</p>', f"**{line}**\n")
+    verdicts_section(doc, data)
     summary(doc, data)
     for name in data.names:  # the experiments first: what a student reads; how they were judged follows
         experiment_section(doc, data, name)

@@ -11,7 +11,8 @@ from dlps.fmt import fmt, fmt_p
 from dlps.io import read_json
 from dlps.verdicts import p_of
 
-PROTOCOL, DEVIATIONS, PILOT = Path("docs/protocol.md"), Path("docs/deviations.md"), Path("metrics/pilot/findings.json")
+PROTOCOL, DEVIATIONS = Path("docs/protocol.md"), Path("docs/deviations.md")
+PILOT, CONFIRMATORY = Path("metrics/pilot/findings.json"), Path("metrics/confirmatory/findings.json")
 OPEN_CLAIMS = ("inconclusive", "not testable as stated")
 
 
@@ -26,6 +27,19 @@ class Data:
     literature: list[dict] = field(default_factory=list)
     protocol: dict = field(default_factory=dict)  # {"commit", "deviations": [...], "power": [table rows]}
     pilot: dict = field(default_factory=dict)  # metrics/pilot/findings.json
+    confirmatory: dict = field(default_factory=dict)  # metrics/confirmatory/findings.json
+
+    def confirmatory_finding(self, name: str, fid: str) -> dict | None:
+        """The confirmatory run's finding that asked the same question: the same id, or the one the writeup's
+        `confirmatory_ids` maps a renamed or redesigned finding to (null there: a question new in this protocol)."""
+        ids = self.writeups.get(name, {}).get("confirmatory_ids") or {}
+        old = ids.get(fid, fid)
+        found = (self.confirmatory.get("experiments") or {}).get(name, [])
+        return next((f for f in found if f["id"] == old), None) if old else None
+
+    def checks(self, name: str) -> list[dict]:
+        """Findings that check code or an identity (role check): reported apart from the questions."""
+        return [f for f in self.findings(name) if f.get("role") == "check"]
 
     def holm_adjusted(self) -> bool:
         """Whether this run's findings carry Holm's adjustment (runs before the protocol's rule do not)."""
@@ -79,7 +93,8 @@ class Data:
 
 def load(params: dict) -> Data:
     """Everything from files: metrics/<exp>.json, plots/<exp>/figures.json, metrics/claims.json, each
-    experiment's writeup.yaml, docs/protocol.md with docs/deviations.md, and metrics/pilot/findings.json."""
+    experiment's writeup.yaml, docs/protocol.md with docs/deviations.md, and the earlier runs' findings
+    (metrics/pilot/findings.json, metrics/confirmatory/findings.json)."""
     from dlps.experiments import NAMES, load
     from dlps.paths import claims_file, figures_dir, metrics_file
 
@@ -94,7 +109,8 @@ def load(params: dict) -> Data:
         figures[name] = sorted(figs, key=lambda f: f["file"] != key)
     claims = read_json(claims_file())["claims"] if claims_file().is_file() else []
     return Data(params, names, {n: read_json(metrics_file(n)) for n in names}, writeups, figures, claims,
-                protocol=protocol(), pilot=read_json(PILOT) if PILOT.is_file() else {})
+                protocol=protocol(), pilot=read_json(PILOT) if PILOT.is_file() else {},
+                confirmatory=read_json(CONFIRMATORY) if CONFIRMATORY.is_file() else {})
 
 
 def protocol() -> dict:
@@ -235,15 +251,17 @@ def bottom_line(data: Data) -> str:
     refuted or inconclusive, all counted from metrics."""
     c = [x["verdict"] for x in data.claims]
     p = [f["verdict"] for n in data.names for f in data.findings(n) if f.get("primary")]
+    checks = [f["verdict"] for n in data.names for f in data.checks(n)]
     holm = data.holm_adjusted()
     n_open = sum(v in OPEN_CLAIMS for v in c)
     claims = (f"of the old project's {len(c)} claims, {_n(c.count('holds'), 'holds', 'hold')}, "
               f"{_n(c.count('does not hold'), 'does not hold', 'do not hold')} and "
-              f"{_n(n_open, 'stays open', 'stay open')} (inconclusive or not testable as stated)"
+              f"{_n(n_open, 'stays open', 'stay open')} (inconclusive)"
               if c else "no old claims were judged in this run")
+    passed = (f"; {checks.count('shown')} of {len(checks)} checks of code and identities pass" if checks else "")
     return (f"Bottom line: {claims}; of the {len(p)} primary findings, {_n(p.count('shown'), 'is shown', 'are shown')}"
             f", {p.count('refuted')} refuted and {p.count('inconclusive')} inconclusive"
-            + (" (after Holm's adjustment within each experiment)." if holm else "."))
+            + (" (after Holm's adjustment within each experiment)" if holm else "") + passed + ".")
 
 
 def _n(k: int, one: str, many: str) -> str:

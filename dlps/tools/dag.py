@@ -143,7 +143,7 @@ def report_stage(params: dict) -> dict:
     deps = code_deps(["stages/report.py"]) + [
         "dlps/experiments/__init__.py", "docs/design.md", "docs/protocol.md", "docs/deviations.md", "params.yaml",
         "metrics/datasets", "metrics/timing", "metrics/bench/bench.json", "metrics/bench/roofline.json",
-        "metrics/pilot/findings.json"]
+        "metrics/pilot/findings.json", "metrics/confirmatory/findings.json"]
     for name in NAMES:
         deps += [f"dlps/experiments/{name}/{f.name}" for f in FILES if f.name != "tiny.yaml"
                  and (ROOT / "dlps/experiments" / name / f.name).is_file()]
