@@ -277,7 +277,7 @@ def pilot_section(doc: Doc, data: Data):
     rows = []
     for name, found in pilot.get("experiments", {}).items():
         now = {f["id"]: f["verdict"] for f in data.findings(name)} if name in data.metrics else {}
-        rows += [[name, f["claim"], "primary" if f.get("primary") else "secondary", f"{f['verdict']} (exploratory)",
+        rows += [[name, f["claim"], "primary" if f.get("primary") else f.get("role", "secondary"), f"{f['verdict']} (exploratory)",
                   effect_text(f), now.get(f["id"], "not in this run")] for f in found]
     doc.table(["experiment", "pilot finding", "role", "pilot verdict", "pilot effect", "this run's verdict"], rows)
 

@@ -151,11 +151,13 @@ def _covers(f: dict, n_seeds: int) -> str | None:
     if "sampling" not in f.get("test", "") or f.get("n", 0) < 2:
         return None
     n, alpha = f["n"], f["alpha"]
+    df = f.get("df") or n - 1
+    how = "Welch–Satterthwaite df" if f.get("df") else "df n − 1"
     items = next((p["n"] for p in f.get("per_seed", {}).values()), None)
     return (f"*What does the interval of {f['id']} cover?* Both sources of error: the spread between its {n} "
-            f"training seeds (a t quantile at df {n - 1}: {fmt(float(stats.t.ppf(1 - alpha, n - 1)))} against "
-            f"{fmt(float(stats.norm.ppf(1 - alpha)))} with many seeds) and, added in full, the sampling of the "
-            + (f"{items:,} " if items else "") + "shared test items.")
+            f"training seeds and, added in full, the sampling of the " + (f"{items:,} " if items else "")
+            + f"shared test items; its t quantile is at {how} ({fmt(df)}): {fmt(float(stats.t.ppf(1 - alpha, df)))}"
+            f" against {fmt(float(stats.norm.ppf(1 - alpha)))} with many seeds.")
 
 
 def weak_points(data: Data, name: str, n_seeds: int) -> list[str]:
