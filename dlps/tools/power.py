@@ -195,7 +195,8 @@ def rows() -> list[dict]:
             out.append({"experiment": exp.name, "finding": p["finding"], "rule": p["rule"], "test": p["test"],
                         "sd": p["sd"], "at": p["at"], "effect": p.get("q", p.get("effect")), "alpha_each": alpha,
                         "n": n, "planned_power": round(simulate(p, alpha, n), 4), "n_for_80": n_for(p, alpha),
-                        "parts": len(p.get("sds") or [None]), "source": " + ".join(sorted(set(pilot.used.values())))})
+                        "parts": len(p.get("sds") or [None]),
+                        "source": " + ".join(sorted(set(pilot.used.values()))) or "no per-seed file read"})
     return out
 
 
