@@ -73,7 +73,7 @@ def run_power(exp, cfg: dict, runs: dict) -> dict[str, float | None]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # a spread of one value: nan, caught below
             found = exp.power.plans(Rows(runs))
-    except (KeyError, IndexError, ValueError, ZeroDivisionError):
+    except (KeyError, IndexError, TypeError, ValueError, ZeroDivisionError):  # rows lacking what a plan reads
         return {}
     finite = {p["finding"]: all(s is None or math.isfinite(s) for s in p.get("sds") or []) for p in found}
     return {fid: r["power"] if finite[fid] else None
