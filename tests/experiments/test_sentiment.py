@@ -433,6 +433,7 @@ def test_tiny_run_trains_every_model_and_plots(tmp_path):
     fs = findings_of(EXP, cfg, m, runs)
     check_findings("sentiment", fs)
     assert {f["id"] for f in fs if f["primary"]} == {"old_claim", "tfidf_bar", "best_recurrent_vs_tfidf"}
+    assert {f["id"] for f in fs if f["role"] == "check"} == {"tfidf_C_interior", "stopped_by_patience"}
     assert len(figures.plot(cfg, m, runs, histories, out)) == 3
 
 

@@ -119,11 +119,12 @@ def _check_finding(fid: str, claim: str, rows: list, key: str, failed, what: str
     runs lack `key`; `each` describes one run, `says` the verdict."""
     if any(key not in r for _, r in rows):
         return finding(fid, claim, not_run(f"deterministic check: not run, the runs lack {key}; {RERUN}", None),
-                       f"The runs were stored without {key}, so the check cannot be made: inconclusive.")
+                       f"The runs were stored without {key}, so the check cannot be made: inconclusive.", check=True)
     flags = [failed(r) for _, r in rows]
     rec = check([float(f) for f in flags], tol=0, what=what)
     rec["rule"] = rec["rule"].replace("in every seed", f"in every {over}")
-    return finding(fid, claim, rec, "; ".join(each(v, r, f) for (v, r), f in zip(rows, flags)) + ". " + says(rec))
+    return finding(fid, claim, rec, "; ".join(each(v, r, f) for (v, r), f in zip(rows, flags)) + ". " + says(rec),
+                   check=True)
 
 
 def _c_interior_finding(runs: dict) -> dict:
