@@ -66,17 +66,31 @@ def _se(d: np.ndarray, extra_var: float = 0.0) -> float:
     return math.sqrt(d.var(ddof=1) / d.size + extra_var)
 
 
-def _t_interval(d: np.ndarray, confidence: float = CONFIDENCE, extra_var: float = 0.0) -> tuple[float, float]:
-    """The Student-t interval of the mean of d (the point when n = 1 or the spread is zero)."""
+def t_df(d: np.ndarray, extra_var: float = 0.0, extra_df: float | None = None) -> float:
+    """Degrees of freedom of mean(d)/SE: n − 1, or with `extra_df` (the degrees of freedom of the estimate of
+    extra_var, e.g. test reviews − 1) Welch–Satterthwaite: SE⁴ / ((s²/n)²/(n − 1) + extra_var²/extra_df)."""
+    n = d.size
+    if extra_df is None or n < 2:
+        return float(n - 1)
+    a = float(d.var(ddof=1)) / n
+    den = a * a / (n - 1) + extra_var ** 2 / extra_df
+    return float((a + extra_var) ** 2 / den) if den > 0 else float(n - 1)
+
+
+def _t_interval(d: np.ndarray, confidence: float = CONFIDENCE, extra_var: float = 0.0,
+                df: float | None = None) -> tuple[float, float]:
+    """The Student-t interval of the mean of d (the point when n = 1 or the spread is zero); df n − 1 unless given."""
     mean = float(d.mean())
     if d.size < 2 or (np.all(d == d[0]) and extra_var == 0):
         return mean, mean
-    half = float(stats.t.ppf(0.5 + confidence / 2, d.size - 1) * _se(d, extra_var))
+    half = float(stats.t.ppf(0.5 + confidence / 2, d.size - 1 if df is None else df) * _se(d, extra_var))
     return mean - half, mean + half
 
 
-def _one_sided_t(d: np.ndarray, null: float, alternative: str, extra_var: float = 0.0) -> float:
-    """p of a one-sample t-test of mean(d) against `null` (df n − 1); exact 0/1 when every value is the same."""
+def _one_sided_t(d: np.ndarray, null: float, alternative: str, extra_var: float = 0.0,
+                 df: float | None = None) -> float:
+    """p of a one-sample t-test of mean(d) against `null` (df n − 1 unless given); exact 0/1 when every value is the
+    same."""
     if d.size < 2:
         return 1.0
     if np.all(d == d[0]) and extra_var == 0:
@@ -84,8 +98,8 @@ def _one_sided_t(d: np.ndarray, null: float, alternative: str, extra_var: float 
         return 0.0 if beyond else 1.0
     if extra_var == 0:
         return float(stats.ttest_1samp(d, null, alternative=alternative).pvalue)
-    t = (float(d.mean()) - null) / _se(d, extra_var)
-    return float(stats.t.sf(t, d.size - 1) if alternative == "greater" else stats.t.cdf(t, d.size - 1))
+    t, df = (float(d.mean()) - null) / _se(d, extra_var), d.size - 1 if df is None else df
+    return float(stats.t.sf(t, df) if alternative == "greater" else stats.t.cdf(t, df))
 
 
 def _median_interval(d: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float, float]:
@@ -102,7 +116,7 @@ def _median_interval(d: np.ndarray, confidence: float = CONFIDENCE) -> tuple[flo
 
 
 def difference(a, b=None, *, expect: str, alpha: float, test: str = "t", margin: float | None = None,
-               what: str = "a − b", extra_var: float = 0.0) -> dict:
+               what: str = "a − b", extra_var: float = 0.0, extra_df: float | None = None) -> dict:
     """Is a − b (paired by seed; b omitted or a constant: one sample against it) on the expected side of 0?
 
     shown: the one-sided test in the expected direction (`expect` "greater" or "less"; p_expected) has p < α and,
@@ -110,18 +124,23 @@ def difference(a, b=None, *, expect: str, alpha: float, test: str = "t", margin:
     refuted: the opposite one-sided test (p_opposite) has p < α, or the TOST shows |a − b| < margin at α (an effect
     too small to matter, even a significant one). Otherwise inconclusive. test "t" (paired Student t; effect = mean
     and its 1 − 2α t interval; `extra_var` adds a variance component the values share, e.g. the sampling of one
-    test set), "wilcoxon" (signed-rank; effect = median) or "sign" (exact binomial sign test; effect = median; its
-    order-statistic interval is the sign test inverted) for heavy-tailed metrics."""
+    test set; with `extra_df`, that variance's estimate's degrees of freedom, the test's df is Welch–Satterthwaite's
+    and recorded as `df`), "wilcoxon" (signed-rank; effect = median) or "sign" (exact binomial sign test; effect =
+    median; its order-statistic interval is the sign test inverted) for heavy-tailed metrics."""
     a = np.asarray(a, dtype=float)
     b = np.zeros_like(a) if b is None else np.broadcast_to(np.asarray(b, dtype=float), a.shape)
     d = a - b
     opposite = "less" if expect == "greater" else "greater"
+    extra = {}
     if test == "t":
-        p, p_opp = _one_sided_t(d, 0.0, expect, extra_var), _one_sided_t(d, 0.0, opposite, extra_var)
-        effect, (low, high) = float(d.mean()), _t_interval(d, level(alpha), extra_var)
+        df = t_df(d, extra_var, extra_df)
+        p, p_opp = _one_sided_t(d, 0.0, expect, extra_var, df), _one_sided_t(d, 0.0, opposite, extra_var, df)
+        effect, (low, high) = float(d.mean()), _t_interval(d, level(alpha), extra_var, df)
         name = "paired t-test" if b.any() else "one-sample t-test"
         if extra_var:
-            name += " (seed spread plus shared test-set sampling)"
+            name += " (seed spread plus shared test-set sampling" + (
+                ", Welch–Satterthwaite df)" if extra_df is not None else ")")
+        extra["df"] = _num(df)
     elif test in ("wilcoxon", "sign"):
         p, p_opp = (_rank_p(d, expect, test), _rank_p(d, opposite, test))
         effect = float(np.median(d))
@@ -129,7 +148,7 @@ def difference(a, b=None, *, expect: str, alpha: float, test: str = "t", margin:
         name = "Wilcoxon signed-rank test" if test == "wilcoxon" else "exact sign test"
     else:
         raise ValueError(f"unknown test {test!r}")
-    tost = (equivalence(d, margin=margin, alpha=alpha, extra_var=extra_var)
+    tost = (equivalence(d, margin=margin, alpha=alpha, extra_var=extra_var, extra_df=extra_df)
             if margin is not None and test == "t" else None)
     # an effect shown inside ±margin is too small to matter, even where it is significantly above 0: refuted
     negligible = bool(tost and tost["verdict"] == SHOWN)
@@ -145,7 +164,7 @@ def difference(a, b=None, *, expect: str, alpha: float, test: str = "t", margin:
         tests["p_tost"], ps["p_tost"] = f"paired TOST within ±{margin:g}", tost["p_tost"]
     decided_by = "p_tost" if negligible else "p_opposite" if verdict == REFUTED else "p_expected"
     return _record(rule, verdict, alpha=alpha, effect=effect, low=low, high=high, n=d.size, decided_by=decided_by,
-                   tests=tests, ps=ps, **({"margin": margin} if tost else {}))
+                   tests=tests, ps=ps, **({"margin": margin} if tost else {}), **extra)
 
 
 def _rank_p(d: np.ndarray, alternative: str, test: str) -> float:
@@ -158,24 +177,26 @@ def _rank_p(d: np.ndarray, alternative: str, test: str) -> float:
     return float(stats.wilcoxon(d, alternative=alternative).pvalue)
 
 
-def equivalence(a, b=None, *, margin: float, alpha: float, what: str = "a − b", extra_var: float = 0.0) -> dict:
+def equivalence(a, b=None, *, margin: float, alpha: float, what: str = "a − b", extra_var: float = 0.0,
+                extra_df: float | None = None) -> dict:
     """Two one-sided t-tests (TOST): shown if −margin < mean(a − b) < margin at α (p_tost, the larger of the two;
     the 1 − 2α interval lies inside ±margin); refuted if the difference lies significantly outside the margin
     (p_beyond: the interval entirely beyond ±margin); otherwise inconclusive. Not significant is never taken for
     equivalent."""
     a = np.asarray(a, dtype=float)
     d = a - (0.0 if b is None else np.asarray(b, dtype=float))
-    p_low, p_high = _one_sided_t(d, -margin, "greater", extra_var), _one_sided_t(d, margin, "less", extra_var)
+    df = t_df(d, extra_var, extra_df)
+    p_low, p_high = _one_sided_t(d, -margin, "greater", extra_var, df), _one_sided_t(d, margin, "less", extra_var, df)
     p = max(p_low, p_high)
-    outside = min(_one_sided_t(d, -margin, "less", extra_var), _one_sided_t(d, margin, "greater", extra_var))
+    outside = min(_one_sided_t(d, -margin, "less", extra_var, df), _one_sided_t(d, margin, "greater", extra_var, df))
     verdict = SHOWN if p < alpha else REFUTED if outside < alpha else INCONCLUSIVE
-    low, high = _t_interval(d, level(alpha), extra_var)
+    low, high = _t_interval(d, level(alpha), extra_var, df)
     rule = (f"paired TOST: |{what}| < {margin:g} at α = {alpha:g} (two one-sided t-tests); refuted if the "
             f"difference is significantly beyond ±{margin:g}")
     tests = {"p_tost": f"TOST (paired t) within ±{margin:g}", "p_beyond": f"one-sided t-test beyond ±{margin:g}"}
     return _record(rule, verdict, alpha=alpha, effect=float(d.mean()), low=low, high=high, n=d.size,
                    decided_by="p_beyond" if verdict == REFUTED else "p_tost", tests=tests,
-                   ps={"p_tost": p, "p_beyond": outside}, margin=margin)
+                   ps={"p_tost": p, "p_beyond": outside}, margin=margin, df=_num(df))
 
 
 def noninferiority(a, b=None, *, margin: float, alpha: float, what: str = "a − b") -> dict:
@@ -323,14 +344,20 @@ def shifted(result: dict, by: float) -> dict:
     return result | {k: result[k] + by for k in ("effect", "ci_low", "ci_high")}
 
 
-def finding(fid: str, claim: str, result: dict, text: str, *, primary: bool = False, scale: float = 1.0,
-            unit: str = "", compared: dict | None = None, **says: str) -> dict:
-    """A finding: its id, whether it answers the experiment's question (primary), the claim, the rule's record,
-    the variants compared (role → value) and a sentence: `text` (from the record's numbers) followed by what the
-    verdict says (`says`, keyed by verdict; a missing one is left out). `scale`/`unit` say how effect and interval
-    read (e.g. 100, 'pp')."""
+ROLES = ("primary", "secondary", "check")
+
+
+def finding(fid: str, claim: str, result: dict, text: str, *, primary: bool = False, check: bool = False,
+            scale: float = 1.0, unit: str = "", compared: dict | None = None, **says: str) -> dict:
+    """A finding: its id, its role (primary: answers the experiment's question, in its Holm family; check: a code or
+    algebra check the question rests on, never primary, outside the family; else secondary), the claim, the rule's
+    record, the variants compared (role → value) and a sentence: `text` (from the record's numbers) followed by what
+    the verdict says (`says`, keyed by verdict; a missing one is left out). `scale`/`unit` say how effect and
+    interval read (e.g. 100, 'pp')."""
+    assert not (primary and check), f"{fid}: a check is never a primary"
     said = says.get(result["verdict"])
-    return {"id": fid, "primary": primary, "claim": claim, **result, "scale": scale, "unit": unit,
+    role = "primary" if primary else "check" if check else "secondary"
+    return {"id": fid, "primary": primary, "role": role, "claim": claim, **result, "scale": scale, "unit": unit,
             **({"compared": compared} if compared else {}), "text": text + (f" {said}" if said else "")}
 
 

@@ -137,9 +137,14 @@ class Cost:
 
 @dataclass(frozen=True)
 class Power:
-    """power.py (optional): its primaries' power calculations from the pilot's spread (docs/protocol.md)."""
+    """power.py (optional): its primaries' power plans (dlps.tools.power simulates each rule; evaluate re-runs them
+    with the run's own spread, so an evaluate stage depends on it)."""
 
-    plans: Callable = _attr("plans", FunctionType, "plans(pilot) -> [dlps.tools.power.Plan]")
+    plans: Callable = _attr("plans", FunctionType, "plans(source) -> one dict per primary with a p: finding, rule, "
+                            "test ('t' | 'tost' | 'sign'), sds (one per part, all required), effect (the smallest "
+                            "effect of interest or margin) or q (sign), at, sd; optional extra_var (shared, not shrunk "
+                            "by seeds) and extra_df (its degrees of freedom: Welch–Satterthwaite). "
+                            "`source.col(variant, key)`, `.runs(variant)`, `.has(variant)`, `.sd(x)` read per-seed rows")
 
 
 @dataclass(frozen=True)

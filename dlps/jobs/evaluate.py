@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
+import warnings
+from pathlib import Path
 
 from dlps import stats
 from dlps.io import write_json
@@ -37,6 +40,7 @@ def check_findings(name: str, findings: list[dict]) -> None:
     assert any(f["primary"] for f in findings), f"{name}: no primary finding"
     for f in findings:
         assert f["verdict"] in VERDICTS and f["rule"], f"{name}/{f['id']}: bad verdict or rule"
+        assert not (f["primary"] and f.get("role") == "check"), f"{name}/{f['id']}: a check is never primary"
         if f["verdict"] == "shown" and p_of(f) is not None and f["alpha"] is not None:
             assert p_of(f) < f["alpha"], f"{name}/{f['id']}: shown with p = {p_of(f)} >= α"
             if f["primary"]:
@@ -57,9 +61,45 @@ def headline(findings: list[dict]) -> dict:
             for f in findings if f["primary"]}
 
 
-def findings_of(exp, cfg: dict, metrics: dict, runs: dict) -> list[dict]:
-    """The experiment's findings, Holm-adjusted over its primaries and checked against the framework's invariants."""
+def run_power(exp, cfg: dict, runs: dict) -> dict[str, float | None]:
+    """Each planned primary's simulated power at its registered effect with this run's own per-seed spread (its
+    power.py's plans over this run's rows, the same n): None where the run cannot give a spread (one seed, a variant
+    missing)."""
+    from dlps.tools.power import Rows, evaluate_plans
+
+    if exp.power is None or len(cfg["seeds"]) < 2:
+        return {}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a spread of one value: nan, caught below
+            found = exp.power.plans(Rows(runs))
+    except (KeyError, IndexError, TypeError, ValueError, ZeroDivisionError):  # rows lacking what a plan reads
+        return {}
+    finite = {p["finding"]: all(s is None or math.isfinite(s) for s in p.get("sds") or []) for p in found}
+    return {fid: r["power"] if finite[fid] else None
+            for fid, r in evaluate_plans(found, len(cfg["seeds"])).items()}
+
+
+def add_power(exp, cfg: dict, runs: dict, findings: list[dict], planned: Path) -> None:
+    """Each primary's planned power and seeds (docs/protocol-power.json; null where it has no entry) and its power at
+    the registered effect with this run's spread, in place."""
+    plan = json.loads(planned.read_text()).get(exp.name, {}) if planned.is_file() else {}
+    here = run_power(exp, cfg, runs)
+    for f in findings:
+        if f["primary"]:
+            mine = plan.get(f["id"], {})
+            power = here.get(f["id"])
+            f["planned_power"], f["n_planned"] = mine.get("planned_power"), mine.get("n")
+            f["power_at_effect_run_sd"] = None if power is None else round(power, 4)
+
+
+def findings_of(exp, cfg: dict, metrics: dict, runs: dict, planned: Path | None = None) -> list[dict]:
+    """The experiment's findings, Holm-adjusted over its primaries, each primary with its planned power, checked
+    against the framework's invariants."""
+    from dlps.tools.power import PLANNED
+
     found = holm(exp.judge.findings(cfg, metrics, runs), exp.name)
+    add_power(exp, cfg, runs, found, PLANNED if planned is None else planned)
     check_findings(exp.name, found)
     return found
 

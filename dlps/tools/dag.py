@@ -123,8 +123,10 @@ def judge_stages(params: dict, name: str) -> dict:
     spec = load(name).spec
     exp = f"dlps/experiments/{name}"
     runs = [f"metrics/runs/{name}", f"metrics/timing/runs/{name}"]
+    power = [f"{exp}/power.py"] if (ROOT / exp / "power.py").is_file() else []
     evaluate = {"cmd": f"python stages/evaluate.py {name}",
-                "deps": code_deps(["stages/evaluate.py", f"{exp}/spec.py", f"{exp}/judge.py"]) + runs,
+                "deps": code_deps(["stages/evaluate.py", f"{exp}/spec.py", f"{exp}/judge.py", *power]) + runs
+                + ["docs/protocol-power.json"],  # each primary's planned power
                 "params": [name],
                 "metrics": [_out(f"metrics/headline/{name}.json")]
                 + ([_out(f"metrics/variants/{name}.json")] if main_metric(spec) else []),

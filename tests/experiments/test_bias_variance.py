@@ -78,7 +78,8 @@ def test_real_replicates_show_the_identity_the_optimum_and_double_descent(runs):
     assert [f["id"] for f in found.values()] == ["identity", "old_claim", "single_best_degree", "double_descent",
                                                   "second_descent_below_first", "cv_picks_near_optimum"]
     assert found["cv_picks_near_optimum"]["verdict"] == "shown"  # CV on 30 points lands near degree 3
-    assert [f["id"] for f in found.values() if f["primary"]] == ["identity", "old_claim", "double_descent"]
+    assert [f["id"] for f in found.values() if f["primary"]] == ["old_claim", "double_descent"]
+    assert found["identity"]["role"] == "check" and "p_adjusted" not in found["identity"]  # outside the Holm family
     assert found["identity"]["verdict"] == "shown" and "TOST" in found["identity"]["rule"]
     assert len(found["identity"]["parts"]) == len(spec.DEGREES)
     assert found["old_claim"]["verdict"] == "shown" and m["derived"]["optimum"]["argmin_degree"] == 3
@@ -167,6 +168,8 @@ def test_train_evaluate_plot_jobs(tmp_path, monkeypatch):
     assert run_file(spec.NAME, V).is_file()
     m = evaluate(params, spec.NAME)
     assert [f["verdict"] in ("shown", "refuted", "inconclusive") for f in m["findings"]] == [True] * 6
-    assert set(json.loads(headline_file(spec.NAME).read_text())) == {"identity", "old_claim", "double_descent"}
+    assert set(json.loads(headline_file(spec.NAME).read_text())) == {"old_claim", "double_descent"}
+    primaries = [f for f in m["findings"] if f["primary"]]
+    assert all("planned_power" in f and "power_at_effect_run_sd" in f for f in primaries)
     assert [f["file"] for f in plot(params, spec.NAME)] == ["decomposition.png", "double_descent.png"]
     assert (figures_dir(spec.NAME) / "figures.json").is_file()

@@ -426,6 +426,15 @@ def test_tiny_run_trains_every_model_and_plots(tmp_path):
     figs = figures.plot(CFG, m, runs, histories, out)
     assert [f["file"] for f in figs] == ["val_acc.png", "confusion.png", "examples.png"]
     assert all((out / f["file"]).stat().st_size > 1000 for f in figs)
+    # the replication's models: no lstm (it answers no primary); judge and figures do without it
+    cfg = CFG | {"models": ["tfidf", "tfidf_trunc", "bilstm", "gru"]}
+    runs.pop("lstm"), histories.pop("lstm")
+    m = aggregate(EXP, cfg, runs)
+    fs = findings_of(EXP, cfg, m, runs)
+    check_findings("sentiment", fs)
+    assert {f["id"] for f in fs if f["primary"]} == {"old_claim", "tfidf_bar", "best_recurrent_vs_tfidf"}
+    assert {f["id"] for f in fs if f["role"] == "check"} == {"tfidf_C_interior", "stopped_by_patience"}
+    assert len(figures.plot(cfg, m, runs, histories, out)) == 3
 
 
 def test_unsupported_precision_is_a_clear_error(tmp_path):
@@ -461,3 +470,18 @@ def test_job_cost_orders_the_jobs_by_their_gate_matmuls_per_token():
 
     costs = {v: job_cost(CFG, v) for v in ("bilstm", "lstm", "gru", "tfidf", "tfidf_trunc")}
     assert costs == {"bilstm": 8.0, "lstm": 4.0, "gru": 3.0, "tfidf": 1.0, "tfidf_trunc": 1.0}
+
+
+def test_the_bar_over_seeds_takes_welch_satterthwaite_degrees_of_freedom():
+    """Three seeds that agree, 0.75 pp above the bar: the test reviews' sampling dominates the standard error, so the
+    degrees of freedom are near the test set's, not n − 1 = 2 (with which the same numbers are inconclusive)."""
+    cfg = CFG | {"seeds": [0, 1, 2]}
+    runs = {v: [row(s, accurate(0.9, seed=s + 5), 0.9) for s in (0, 1, 2)] for v in spec.TFIDF}
+    runs["bilstm"] = [row(s, accurate(a, seed=s), 0.88) for s, a in enumerate((0.8774, 0.8775, 0.8776))]
+    f = judged(cfg, runs)["old_claim"]
+    d = np.array([r["test_acc"] - 0.87 for r in runs["bilstm"]])
+    var = float(np.mean([r["test_acc"] * (1 - r["test_acc"]) / 25_000 for r in runs["bilstm"]]))
+    assert f["df"] == pytest.approx(verdicts.t_df(d, var, 24_999)) and f["df"] > 1000
+    assert f["verdict"] == "shown" and "Welch–Satterthwaite" in f["text"]
+    two = verdicts.difference(d, expect="greater", alpha=0.025, extra_var=var)
+    assert two["df"] == 2 and two["verdict"] == "inconclusive"

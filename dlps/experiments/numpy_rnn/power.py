@@ -1,4 +1,5 @@
-"""The NumPy RNN's power calculation: the pilot's spread of the RNN-to-bigram loss ratio."""
+"""The NumPy RNN's power calculation: the per-seed spread of the RNN-to-bigram loss ratio (agreement with PyTorch
+is a check, not a primary: no plan)."""
 
 
 def plans(pilot):

@@ -1,6 +1,7 @@
 """How the sentiment experiment is judged, fixed before the data are seen (docs/protocol.md). With >= 2 training
-seeds each verdict is a t-test over seeds (df = seeds − 1) whose standard error adds, in full, the sampling variance
-of the shared test reviews: each accuracy bar one-sided against the bar, the best recurrent model (chosen on
+seeds each verdict is a t-test over seeds whose standard error adds, in full, the sampling variance of the shared
+test reviews (SE² = s²/n + v_test), with Welch–Satterthwaite degrees of freedom (v_test estimated on the test
+reviews, df n_test − 1): each accuracy bar one-sided against the bar, the best recurrent model (chosen on
 validation) against TF-IDF on the same tokens (and, beside it, on whole reviews); per-seed exact intervals and McNemar
 tests are shown beside them. With one seed the rules fall back to the test reviews alone (exact Clopper–Pearson,
 exact McNemar) and say so. Two deterministic checks say whether C and the epoch were chosen freely."""
@@ -10,7 +11,7 @@ from __future__ import annotations
 from dlps.experiments.estimate import estimate, p_clause
 from dlps.experiments.sentiment.analysis import (  # noqa: F401 (analyze: re-exported)
     analyze, best_recurrent, mean_of, minus_pp)
-from dlps.experiments.sentiment.reviews import (correct, correct_count, paired_sampling_var,
+from dlps.experiments.sentiment.reviews import (correct, correct_count, n_test, paired_sampling_var,
                                                 test_sampling_var)
 from dlps.experiments.sentiment.spec import BASELINE, CORRECT_KEY, SAME_TEXT, TFIDF, recurrent
 from dlps.fmt import fmt
@@ -41,7 +42,8 @@ def _rate_record(runs: list[dict], bar: float, alpha: float, model: str) -> dict
     if len(runs) < 2:
         return next(iter(per_seed.values()))
     over = difference([r["test_acc"] - bar for r in runs], expect="greater", alpha=alpha, test="t",
-                      extra_var=test_sampling_var(runs), what=f"{model} test accuracy − {bar:g}")
+                      extra_var=test_sampling_var(runs), extra_df=n_test(runs[0]) - 1,
+                      what=f"{model} test accuracy − {bar:g}")
     return over | {"per_seed": {k: {f: p[f] for f in ("effect", "ci_low", "ci_high", "n")}
                                 for k, p in per_seed.items()}}
 
@@ -59,8 +61,9 @@ def _bar_finding(fid: str, model: str, claim: str, cfg: dict, runs: dict, bar: f
         + (f"; bootstrap [{_pct(r['test_acc_boot_low'])}, {_pct(r['test_acc_boot_high'])}]"
            if "test_acc_boot_low" in r else "") for r, p in ((r, parts[f"seed {r['seed']}"]) for r in rows))
     text = f"{model} test accuracy, {seeds}, against the {_pct(bar, 3)} bar." + (
-        f" Over {rec['n']} training seeds, mean minus bar {estimate(rec, scale=100, unit=' pp')}, df {rec['n'] - 1}, "
-        "its standard error adding the test reviews' sampling variance to the spread between seeds."
+        f" Over {rec['n']} training seeds, mean minus bar {estimate(rec, scale=100, unit=' pp')}, df "
+        f"{fmt(rec.get('df'))} (Welch–Satterthwaite), its standard error adding the test reviews' sampling variance "
+        "to the spread between seeds."
         if len(rows) >= 2 else f" ({p_clause(rec)}; the interval clears the bar exactly when p < α = "
                                f"{fmt(rec['alpha'])}.)")
     one = "" if len(rows) >= 2 else " " + ONE_SEED
@@ -91,7 +94,8 @@ def _versus_finding(cfg: dict, runs: dict, base: str, fid: str, primary: bool) -
     many = len(per_seed) >= 2
     rec = difference([r["test_acc"] for r in runs[best]], [r["test_acc"] for r in runs[base]], expect="greater",
                      alpha=alpha, test="t", extra_var=paired_sampling_var(runs[best], runs[base]),
-                     what=f"{best} − {base} test accuracy") if many else next(iter(per_seed.values()))
+                     extra_df=n_test(runs[best][0]) - 1, what=f"{best} − {base} test accuracy"
+                     ) if many else next(iter(per_seed.values()))
     seeds = "; ".join(f"{key}: {fmt(100 * p['effect'])} pp [{fmt(100 * p['ci_low'])}, {fmt(100 * p['ci_high'])}]; "
                       f"{best} alone right on {p['discordant'][0]:,} reviews, {base} alone on {p['discordant'][1]:,} "
                       f"({p_clause(p, ('p_expected', 'p_opposite'))})" for key, p in per_seed.items())
@@ -99,8 +103,8 @@ def _versus_finding(cfg: dict, runs: dict, base: str, fid: str, primary: bool) -
             f"{tokens if base == SAME_TEXT else 'whole reviews'} ({base}): test accuracy on the shared test reviews, "
             f"per seed by the exact McNemar test at α = {alpha}: {seeds}." + (
                 f" The rule, over {rec['n']} training seeds: mean difference {estimate(rec, scale=100, unit=' pp')}, "
-                f"df {rec['n'] - 1}, its standard error adding the per-review sampling variance of the difference to "
-                "the spread between seeds." if many else ""))
+                f"df {fmt(rec.get('df'))} (Welch–Satterthwaite), its standard error adding the per-review sampling "
+                "variance of the difference to the spread between seeds." if many else ""))
     after = ((f" Beside it, TF-IDF on whole reviews: {_pct(mean_of(runs[BASELINE], 'test_acc'))} test accuracy, {best} "
               f"minus it {fmt(minus_pp(runs, best, BASELINE))} pp (finding best_recurrent_vs_tfidf_whole)."
               if base == SAME_TEXT else "") + ("" if many else " " + ONE_SEED))
@@ -115,11 +119,12 @@ def _check_finding(fid: str, claim: str, rows: list, key: str, failed, what: str
     runs lack `key`; `each` describes one run, `says` the verdict."""
     if any(key not in r for _, r in rows):
         return finding(fid, claim, not_run(f"deterministic check: not run, the runs lack {key}; {RERUN}", None),
-                       f"The runs were stored without {key}, so the check cannot be made: inconclusive.")
+                       f"The runs were stored without {key}, so the check cannot be made: inconclusive.", check=True)
     flags = [failed(r) for _, r in rows]
     rec = check([float(f) for f in flags], tol=0, what=what)
     rec["rule"] = rec["rule"].replace("in every seed", f"in every {over}")
-    return finding(fid, claim, rec, "; ".join(each(v, r, f) for (v, r), f in zip(rows, flags)) + ". " + says(rec))
+    return finding(fid, claim, rec, "; ".join(each(v, r, f) for (v, r), f in zip(rows, flags)) + ". " + says(rec),
+                   check=True)
 
 
 def _c_interior_finding(runs: dict) -> dict:
