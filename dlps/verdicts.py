@@ -144,8 +144,10 @@ def difference(a, b=None, *, expect: str, alpha: float, test: str = "t", margin:
     elif test in ("wilcoxon", "sign"):
         p, p_opp = (_rank_p(d, expect, test), _rank_p(d, opposite, test))
         effect = float(np.median(d))
-        low, high, _ = _median_interval(d, level(alpha)) if d.size >= 2 else (effect, effect, 0.0)
+        low, high, cover = _median_interval(d, level(alpha)) if d.size >= 2 else (effect, effect, 0.0)
         name = "Wilcoxon signed-rank test" if test == "wilcoxon" else "exact sign test"
+        if test == "sign":  # a discrete interval: its level is its exact coverage (97.85% at n = 10), not 1 − 2α
+            extra = {**extra, "ci_level": cover}
     else:
         raise ValueError(f"unknown test {test!r}")
     tost = (equivalence(d, margin=margin, alpha=alpha, extra_var=extra_var, extra_df=extra_df)
