@@ -44,14 +44,14 @@ def plot(cfg: dict, m: dict, runs: dict, histories: dict, out_dir) -> list[dict]
     for r in cfg["rhos"]:
         ax.plot(curves[("init", "rnn", r, longest)], label=f"RNN ρ = {r:g}")
     for cell in GATED:
-        ax.plot(curves[("init", cell, "", longest)], "--", lw=2, label=f"{cell_name(cell)} (default init)")
+        ax.plot(curves[("init", cell, "", longest)], "--", lw=2, label=cell_name(cell))
     ax.set(xlabel="distance from the loss (steps back)", ylabel="log10 ‖∂L/∂h‖ − value at the last step",
            title=f"At initialisation, T = {longest}")
     ax.legend(fontsize=8)
     short = cfg["matched_length"]
     for ax, (before, after, length, title) in zip(axes[1:], (
-            ("init_x", "trained_x", n, f"Input gradient, trained at T = {n} (RNN not solved: not matched)"),
-            ("matched_init_x", "matched_x", short, f"Input gradient, trained at T = {short} (matched)"))):
+            ("init_x", "trained_x", n, f"∂L/∂x, trained at T = {n} (not matched)"),
+            ("matched_init_x", "matched_x", short, f"∂L/∂x, trained at T = {short} (matched)"))):
         for cell, color in zip(CELLS, ("C0", "C1", "C3", "C2")):
             rho = cfg["train_rho"] if cell == "rnn" else ""
             label = f"RNN ρ = {rho:g}" if cell == "rnn" else cell_name(cell)
