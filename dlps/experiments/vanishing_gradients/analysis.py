@@ -3,7 +3,7 @@ seeds and paired Wilcoxon tests of each gated cell against the RNN, for the repo
 
 from __future__ import annotations
 
-from dlps.experiments.vanishing_gradients.spec import CELLS, FIELDS, configs, key
+from dlps.experiments.vanishing_gradients.spec import CELLS, FIELDS, GATED, configs, key
 from dlps.stats import summarize
 
 
@@ -13,12 +13,13 @@ def spread(values: list[float]) -> dict:
 
 
 def analyze(cfg: dict, runs: dict[str, list[dict]], paired) -> dict:
-    """Paired Wilcoxon tests of each gated cell against the RNN (log10 ratios: unbounded, so ranks, not means),
-    and every sweep point over seeds."""
+    """Paired Wilcoxon tests of each gated cell against the RNN on the input-gradient log10 ratios (unbounded, so
+    ranks, not means), and every sweep point over seeds."""
     comparisons = {}
     for phase in ("init", "trained", "matched"):
-        for cell in ("lstm", "gru"):
-            comparisons[f"{phase}_log10_ratio_{cell}_vs_rnn"] = paired(cell, "rnn", f"{phase}_log10_ratio", "wilcoxon")
+        for cell in GATED:
+            comparisons[f"{phase}_x_log10_ratio_{cell}_vs_rnn"] = paired(cell, "rnn", f"{phase}_x_log10_ratio",
+                                                                         "wilcoxon")
     derived = {}
     for cell in CELLS:
         rows = runs[cell]
@@ -30,7 +31,7 @@ def analyze(cfg: dict, runs: dict[str, list[dict]], paired) -> dict:
         if cell != "rnn":
             for phase in ("trained", "matched"):
                 derived[f"{cell}_{phase}_gate_path"] = spread([r[f"{phase}_gate_path"] for r in rows])
-                derived[f"{cell}_minus_rnn_{phase}_log10_ratio"] = spread([
-                    g[f"{phase}_log10_ratio"] - r[f"{phase}_log10_ratio"]
+                derived[f"{cell}_minus_rnn_{phase}_x_log10_ratio"] = spread([
+                    g[f"{phase}_x_log10_ratio"] - r[f"{phase}_x_log10_ratio"]
                     for g, r in zip(rows, runs["rnn"], strict=True)])
     return {"comparisons": comparisons, "derived": derived}

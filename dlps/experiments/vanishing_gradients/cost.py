@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dlps.experiments.vanishing_gradients.spec import LAYER
 from dlps.models.flops import recurrent_forward
 
 
@@ -11,7 +12,7 @@ def train_flops(cfg: dict, runs: dict) -> float:
     for kind, rows in runs.items():
         for r in rows:
             for steps, length in ((r["steps"], cfg["train_length"]), (r["matched_steps"], cfg["matched_length"])):
-                f = recurrent_forward(kind, cfg["hidden"], 2, length)
+                f = recurrent_forward(LAYER[kind], cfg["hidden"], 2, length)
                 total += (3 * steps * cfg["train_batch"] + steps // cfg["eval_every"] * cfg["batch"]) * f
     return total
 

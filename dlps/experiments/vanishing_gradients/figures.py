@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlps.experiments.vanishing_gradients.spec import CELLS, key
+from dlps.experiments.vanishing_gradients.judge import cell_name
+from dlps.experiments.vanishing_gradients.spec import CELLS, GATED, key
 
 
 def _sweep(cfg: dict, m: dict, rho: float, length: int) -> dict:
@@ -13,7 +14,8 @@ def _sweep(cfg: dict, m: dict, rho: float, length: int) -> dict:
 
 
 def _mean_curves(histories: dict) -> dict:
-    """Mean over seeds of log10‖∂L/∂h‖ − its value at distance 0, keyed by (phase, cell, rho, length)."""
+    """Mean over seeds of log10‖∂L/∂h‖ (or ‖∂L/∂x‖, phases ending in _x) − its value at distance 0, keyed by
+    (phase, cell, rho, length)."""
     groups: dict = {}
     for rows in histories.values():
         for r in rows:
@@ -41,30 +43,32 @@ def plot(cfg: dict, m: dict, runs: dict, histories: dict, out_dir) -> list[dict]
     ax = axes[0]
     for r in cfg["rhos"]:
         ax.plot(curves[("init", "rnn", r, longest)], label=f"RNN ρ = {r:g}")
-    for cell in ("lstm", "gru"):
-        ax.plot(curves[("init", cell, "", longest)], "--", lw=2, label=f"{cell.upper()} (default init)")
+    for cell in GATED:
+        ax.plot(curves[("init", cell, "", longest)], "--", lw=2, label=cell_name(cell))
     ax.set(xlabel="distance from the loss (steps back)", ylabel="log10 ‖∂L/∂h‖ − value at the last step",
            title=f"At initialisation, T = {longest}")
     ax.legend(fontsize=8)
     short = cfg["matched_length"]
     for ax, (before, after, length, title) in zip(axes[1:], (
-            ("init", "trained", n, f"Trained at T = {n} (RNN not solved: not matched)"),
-            ("matched_init", "matched", short, f"Trained at T = {short} (matched: both learn)"))):
-        for cell, color in zip(CELLS, ("C0", "C1", "C2")):
+            ("init_x", "trained_x", n, f"∂L/∂x, trained at T = {n} (not matched)"),
+            ("matched_init_x", "matched_x", short, f"∂L/∂x, trained at T = {short} (matched)"))):
+        for cell, color in zip(CELLS, ("C0", "C1", "C3", "C2")):
             rho = cfg["train_rho"] if cell == "rnn" else ""
-            label = f"RNN ρ = {rho:g}" if cell == "rnn" else cell.upper()
+            label = f"RNN ρ = {rho:g}" if cell == "rnn" else cell_name(cell)
             ax.plot(curves[(before, cell, rho, length)], ":", color=color, label=f"{label} at init")
             ax.plot(curves[(after, cell, rho, length)], color=color, lw=2, label=f"{label} trained")
-        ax.set(xlabel="distance from the loss (steps back)", title=title)
+        ax.set(xlabel="steps back from the last input", ylabel="log10 ‖∂L/∂x‖ − value at the last input",
+               title=title)
         ax.legend(fontsize=8)
     files = [save(fig, out_dir / "gradient_vs_distance.png",
                   f"Gradient norm ‖∂L/∂h_t‖ against distance from the loss, averaged over a batch of {cfg['batch']} "
                   f"sequences and over {nseeds} seeds, as log10 relative to the last step. Left: vanilla tanh RNNs "
-                  f"with W_hh = ρ·(random orthogonal) and LSTM/GRU at torch's default init, T = {longest}. Middle: "
-                  f"the RNN (ρ = {cfg['train_rho']:g}), LSTM and GRU at init (dotted) and after training (solid) at "
-                  f"T = {n}, where the RNN does not learn the task (so the curves are not at a matched training "
-                  f"state). Right: the same cells trained from the same init at T = {short}, where the RNN learns "
-                  "too (the matched comparison).")]
+                  f"with W_hh = ρ·(random orthogonal), LSTM (forget-gate bias 0 and 1) and GRU at torch's default "
+                  f"init, T = {longest}. Middle and right: the gradient with respect to the inputs, ‖∂L/∂x_t‖ (the "
+                  "same inputs for every cell, so the cells compare), relative to the last input: the RNN "
+                  f"(ρ = {cfg['train_rho']:g}), both LSTMs and the GRU at init (dotted) and after training (solid) "
+                  f"at T = {n}, where the RNN does not learn the task (not a matched training state), and trained "
+                  f"from the same init at T = {short}, where the RNN learns too (the matched comparison).")]
 
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     logs = np.log(cfg["rhos"])
@@ -81,6 +85,10 @@ def plot(cfg: dict, m: dict, runs: dict, histories: dict, out_dir) -> list[dict]
     ax.plot(logs, e, "k^", mfc="none", ms=7, label=f"first {cfg['early_steps']} steps only, T = {longest}")
     p = [_sweep(cfg, m, r, longest)["predicted_rate"]["mean"] for r in cfg["rhos"]]
     ax.plot(logs, p, "kx", ms=7, label=f"ln ρ + ln RMS tanh′ (mean field), T = {longest}")
+    for half, marker in (("first_slope", "<"), ("second_slope", ">")):
+        h = [_sweep(cfg, m, r, longest)[half]["mean"] for r in cfg["rhos"]]
+        ax.plot(logs, h, marker, color="0.4", mfc="none", ms=6,
+                label=f"{'nearer' if half == 'first_slope' else 'farther'} half of the distances, T = {longest}")
     ax.set(xlabel="ln ρ (spectral radius of W_hh)", ylabel="fitted rate: Δ ln‖∂L/∂h‖ per step back",
            title="Per-step gradient growth rate vs ln ρ (vanilla RNN, init)")
     ax.legend(fontsize=8)
@@ -88,7 +96,9 @@ def plot(cfg: dict, m: dict, runs: dict, histories: dict, out_dir) -> list[dict]
                       "Least-squares slope of ln‖∂L/∂h_t‖ against distance from the loss for the vanilla tanh RNN "
                       f"at init (mean and 95% CI over {nseeds} seeds, one series per sequence length; triangles: "
                       "the slope over the first steps of the sequence, where units are not yet saturated; crosses: "
-                      "ln ρ + ln of the RMS tanh derivative at the states), with the identity line rate = ln ρ. "
+                      "ln ρ + ln of the RMS tanh derivative at the states; open side-pointing triangles: the slope "
+                      "over the half of the distances nearer to and farther from the loss, equal under exponential "
+                      "decay), with the identity line rate = ln ρ. "
                       "Points below the line show tanh′ < 1 shrinking the gradient; for ρ > 1 saturation pulls the "
                       "rate far below ln ρ."))
     return files

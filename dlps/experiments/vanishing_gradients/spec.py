@@ -6,19 +6,29 @@ from dlps.schema import SEEDS, Float, Int, ListOf, ParamError, Section
 
 NAME = "vanishing_gradients"
 VARIANTS_KEY = None  # the three cells are fixed (the findings compare them); all train in one stage with workers
-JUDGE_KEYS = ("alpha", "rate_rel_margin")
-CELLS = ("rnn", "lstm", "gru")
-# per (cell, ρ, length) measurement at init, stored as <key(...)>_<field> in every per-seed row
-FIELDS = {"rnn": ("log10_ratio", "slope", "early_rate", "tanh_rms", "early_tanh_rms", "predicted_rate"),
-          "lstm": ("log10_ratio", "slope", "early_rate", "gate_path"),
-          "gru": ("log10_ratio", "slope", "early_rate", "gate_path")}
+JUDGE_KEYS = ("alpha", "rate_rel_margin", "constancy_rel_margin")
+CELLS = ("rnn", "lstm", "lstm_fb1", "gru")
+# Each cell's layer and initialisation: torch's default init (every weight and bias U(±1/√hidden)), plus, for an
+# LSTM, a constant added to its forget-gate bias: 0 (torch's default, mean forget bias 0, f ≈ 0.5) or 1 (the
+# textbook setting, Gers et al. 2000; Jozefowicz et al. 2015: f ≈ 0.73), as separate arms from the same draws.
+LAYER = {"rnn": "rnn", "lstm": "lstm", "lstm_fb1": "lstm", "gru": "gru"}
+FORGET_BIAS = {"lstm": 0.0, "lstm_fb1": 1.0}
+GATED = ("lstm", "lstm_fb1", "gru")
+# per (cell, ρ, length) measurement at init, stored as <key(...)>_<field> in every per-seed row; log10_ratio and
+# the slopes read ‖∂L/∂h_t‖, x_log10_ratio reads ‖∂L/∂x_t‖ (the inputs, the same for every cell);
+# first_slope/second_slope: the slope over the half of the distances nearer to / farther from the loss
+_GATED_FIELDS = ("log10_ratio", "x_log10_ratio", "slope", "early_rate", "gate_path")
+FIELDS = {"rnn": ("log10_ratio", "x_log10_ratio", "slope", "first_slope", "second_slope", "early_rate", "tanh_rms",
+                  "early_tanh_rms", "predicted_rate"),
+          **{c: _GATED_FIELDS for c in GATED}}
 # trained_*: trained at train_length (the vanilla RNN does not learn there); matched_*: the same cell trained from
 # the same init at matched_length, where the vanilla RNN learns too (the matched comparison); *_solved: 1.0 when
-# training stopped because the validation MSE fell below target_mse
+# training stopped because the validation MSE fell below target_mse; *x_log10_ratio: log10 ‖∂L/∂x_1‖/‖∂L/∂x_T‖
 METRICS = ("init_log10_ratio", "trained_log10_ratio", "init_slope", "trained_slope", "steps", "trained_mse",
            "trained_solved", "matched_init_log10_ratio", "matched_log10_ratio", "matched_steps", "matched_mse",
-           "matched_solved")
-TABLE_METRICS = ("trained_log10_ratio", "trained_mse", "steps", "matched_log10_ratio", "matched_mse",
+           "matched_solved", "init_x_log10_ratio", "trained_x_log10_ratio", "matched_init_x_log10_ratio",
+           "matched_x_log10_ratio")
+TABLE_METRICS = ("trained_x_log10_ratio", "trained_mse", "steps", "matched_x_log10_ratio", "matched_mse",
                  "matched_steps")
 TIMINGS = ()
 DATASETS = ()
@@ -47,6 +57,7 @@ SCHEMA = Section({
     "target_mse": Float(0, lo_open=True),
     "alpha": Float(0, 0.5, lo_open=True),
     "rate_rel_margin": Float(0, lo_open=True),
+    "constancy_rel_margin": Float(0, lo_open=True),
 })
 
 
@@ -67,7 +78,7 @@ def check(cfg: dict) -> None:
 
 
 def variants(cfg: dict) -> list[str]:
-    """One job per cell type; the vanilla RNN's also runs the ρ sweep."""
+    """One job per cell (layer and init); the vanilla RNN's also runs the ρ sweep."""
     return list(CELLS)
 
 

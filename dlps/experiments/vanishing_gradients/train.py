@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from dlps.experiments.vanishing_gradients.spec import FIELDS, configs, key
+from dlps.experiments.vanishing_gradients.spec import FIELDS, FORGET_BIAS, LAYER, configs, key
 
 # ---- models -------------------------------------------------------------------------------------------------
 
@@ -30,14 +30,16 @@ def set_spectral_radius(model, rho: float, seed: int) -> None:
 
 
 def build(cell: str, rho: float | None, hidden: int, seed: int):
-    """The seed's SequenceRegressor (torch built-in layer, torch's default init); a vanilla RNN gets W_hh = ρ·Q.
-    Under one seed every ρ shares W_ih, the biases, the head and Q: only the scale of W_hh differs."""
+    """The seed's SequenceRegressor (torch built-in layer, torch's default init, an LSTM's forget-gate bias raised
+    by FORGET_BIAS[cell]); a vanilla RNN gets W_hh = ρ·Q. Under one seed every ρ shares W_ih, the biases, the head
+    and Q (only the scale of W_hh differs), and lstm and lstm_fb1 share every draw (only the forget bias differs)."""
     import torch
 
     from dlps.models.cells import SequenceRegressor
 
     torch.manual_seed(seed)
-    model = SequenceRegressor(cell, hidden)
+    extra = {"forget_bias": FORGET_BIAS[cell]} if cell in FORGET_BIAS else {}
+    model = SequenceRegressor(LAYER[cell], hidden, **extra)
     if cell == "rnn":
         set_spectral_radius(model, rho, seed)
     return model
@@ -63,15 +65,17 @@ def model_kind(model) -> str:
 
 # ---- measurement --------------------------------------------------------------------------------------------
 
-def unroll(cell, x) -> list[tuple[tuple, tuple]]:
+def unroll(cell, x) -> list[tuple[tuple, tuple, object]]:
     """Run the cell over x (B, T, D) one step at a time: per step, its input state (fresh leaves needing grad, h
-    first) and its output state, so the gradient can be carried back one step at a time."""
+    first), its output state and its projected input W_ih·x_t + b_ih (a leaf needing grad), so the gradient can be
+    carried back one step at a time and read off at each input."""
     state = cell.init_state(x.shape[0], x)
     steps = []
-    for xi in cell.input_proj(x).detach().unbind(1):  # the gradient wanted is the state's, not the weights'
+    for xi in cell.input_proj(x).detach().unbind(1):  # the gradients wanted are the states' and inputs', not weights'
         before = tuple(s.detach().requires_grad_(True) for s in state)
+        xi = xi.clone().requires_grad_(True)
         state = cell.step(xi, before)
-        steps.append((before, state))
+        steps.append((before, state, xi))
     return steps
 
 
@@ -86,14 +90,28 @@ def _rescaled(grads: tuple, log2_scale):
     return tuple(torch.ldexp(g, -exponent[:, None]) for g in grads), log2_scale + exponent
 
 
-def grad_norms(cell, head, x, y) -> tuple[np.ndarray, list]:
-    """log10 of the batch-mean ‖∂L_i/∂h_t‖ by distance d = T - t from the loss (d = 0..T), and the states h_0..h_T.
+def _log10_batch_mean(log2_norms: list) -> np.ndarray:
+    """log10 of the batch mean of each row's per-example norms, given as log2 (rows, B); all-zero rows at the
+    smallest double."""
+    import torch
+
+    per_example = torch.stack(log2_norms) * math.log(2)
+    log10_mean = (torch.logsumexp(per_example, dim=1) - math.log(per_example.shape[1])) / math.log(10)
+    curve = log10_mean.numpy()
+    curve[curve == -np.inf] = math.log10(np.finfo(np.float64).tiny)  # every example's gradient exactly zero
+    return curve
+
+
+def grad_norms(cell, head, x, y) -> tuple[np.ndarray, np.ndarray, list]:
+    """log10 of the batch-mean ‖∂L_i/∂h_t‖ by distance d = T - t from the loss (d = 0..T), of the batch-mean
+    ‖∂L_i/∂x_t‖ by distance k = T - t from the last input (k = 0..T-1), and the states h_0..h_T.
 
     L_i = (head(h_T) - y_i)² is each sequence's own loss; summing them keeps every example's gradient unscaled
     (examples do not interact, so ∂ΣL/∂h_t of example i is ∂L_i/∂h_t). The gradient is carried back one step at a
     time, each example's kept near 1 by a power-of-two scale whose exponents add up in log space: the product of T
     Jacobians may decay far below the smallest double, or into the subnormal range that a process flushing
-    subnormals (flush_denormal) would zero, yet every value here is what an exact backward pass gives.
+    subnormals (flush_denormal) would zero, yet every value here is what an exact backward pass gives. The input's
+    gradient is ∂L/∂(W_ih·x_t + b_ih) · W_ih, read in the same scale as the state's gradient it comes from.
     """
     import torch
 
@@ -104,17 +122,16 @@ def grad_norms(cell, head, x, y) -> tuple[np.ndarray, list]:
     grads = (torch.autograd.grad(loss, last[0])[0], *(torch.zeros_like(s) for s in last[1:]))
     grads, log2_scale = _rescaled(grads, torch.zeros(x.shape[0], dtype=torch.float64))
     log2_norms = [torch.log2(grads[0].norm(dim=1)) + log2_scale]  # per distance d, each example's log2 ‖∂L_i/∂h_t‖
-    for before, after in reversed(steps):
-        grads = torch.autograd.grad(after, before, grads, allow_unused=True)
+    log2_x_norms = []  # per distance k, each example's log2 ‖∂L_i/∂x_t‖
+    w_in = cell.weight_ih.detach()
+    for before, after, xi in reversed(steps):
+        *grads, g_xi = torch.autograd.grad(after, (*before, xi), grads, allow_unused=True)
+        log2_x_norms.append(torch.log2((g_xi @ w_in).norm(dim=1)) + log2_scale)
         grads = tuple(torch.zeros_like(s) if g is None else g for g, s in zip(grads, before))
         grads, log2_scale = _rescaled(grads, log2_scale)
         log2_norms.append(torch.log2(grads[0].norm(dim=1)) + log2_scale)
-    per_example = torch.stack(log2_norms) * math.log(2)  # ln ‖∂L_i/∂h_t‖, (T + 1, B)
-    log10_mean = (torch.logsumexp(per_example, dim=1) - math.log(x.shape[0])) / math.log(10)
-    curve = log10_mean.numpy()
-    curve[curve == -np.inf] = math.log10(np.finfo(np.float64).tiny)  # every example's gradient exactly zero
-    hs = [steps[0][0][0].detach()] + [after[0].detach() for _, after in steps]
-    return curve, hs
+    hs = [steps[0][0][0].detach()] + [after[0].detach() for _, after, _ in steps]
+    return _log10_batch_mean(log2_norms), _log10_batch_mean(log2_x_norms), hs
 
 
 def rate(log10_norms: np.ndarray, distances: np.ndarray) -> float:
@@ -162,13 +179,15 @@ def measure(model, data: tuple, early_steps: int) -> dict:
 
     cell, head = scratch_copy(model)
     x, y = (torch.from_numpy(a).double() for a in data)
-    curve, hs = grad_norms(cell, head, x, y)
+    curve, x_curve, hs = grad_norms(cell, head, x, y)
     length = x.shape[1]
     d = np.arange(length + 1)
-    out = {"curve": curve, "log10_ratio": float(curve[length] - curve[0]), "slope": rate(curve, d),
+    out = {"curve": curve, "x_curve": x_curve, "log10_ratio": float(curve[length] - curve[0]),
+           "x_log10_ratio": float(x_curve[length - 1] - x_curve[0]), "slope": rate(curve, d),
            "early_rate": rate(curve, d[length - early_steps:])}
     kind = model_kind(model)
     if kind == "rnn":
+        out["first_slope"], out["second_slope"] = rate(curve, d[:length // 2 + 1]), rate(curve, d[length // 2:])
         rho = float(torch.linalg.eigvals(cell.weight_hh.detach()).abs().max())
         out["tanh_rms"] = tanh_rms(hs, slice(None))
         out["early_tanh_rms"] = tanh_rms(hs, slice(0, early_steps))
@@ -265,9 +284,10 @@ def trained_all(cfg: dict, variant: str, seeds: list[int], rt, length: int) -> l
     for seed, model, (steps, solved) in zip(seeds, models, fit_all(models, cfg, seeds, rt, length)):
         data = probe(cfg, seed, length)
         after = measure(model, data, cfg["early_steps"])
-        row = {"log10_ratio": after["log10_ratio"], "slope": after["slope"], "steps": steps,
+        row = {"log10_ratio": after["log10_ratio"], "x_log10_ratio": after["x_log10_ratio"], "slope": after["slope"],
+               "steps": steps,
                "mse": mse(model, data, rt.device), "solved": float(solved),
-               **({"gate_path": after["gate_path"]} if variant != "rnn" else {})}
+               **({"gate_path": after["gate_path"]} if LAYER[variant] != "rnn" else {})}
         out.append((after, row))
     return out
 
@@ -290,12 +310,17 @@ def _train(cfg: dict, variant: str, seeds: list[int], rt) -> dict:
                 m = measure(build(variant, rho, cfg["hidden"], seed), probe(cfg, seed, length), cfg["early_steps"])
                 sweep.update({f"{key(variant, rho, length)}_{f}": m[f] for f in FIELDS[variant]})
                 history += curve_rows(seed, "init", variant, rho, m["curve"])
+                if rho == train_rho and length == cfg["train_length"]:
+                    history += curve_rows(seed, "init_x", variant, rho, m["x_curve"])
         history += curve_rows(seed, "trained", variant, train_rho, after["curve"])
+        history += curve_rows(seed, "trained_x", variant, train_rho, after["x_curve"])
         short = cfg["matched_length"]
         init_short = measure(build(variant, train_rho, cfg["hidden"], seed), probe(cfg, seed, short),
                              cfg["early_steps"])
         history += curve_rows(seed, "matched_init", variant, train_rho, init_short["curve"])
         history += curve_rows(seed, "matched", variant, train_rho, matched["curve"])
+        history += curve_rows(seed, "matched_init_x", variant, train_rho, init_short["x_curve"])
+        history += curve_rows(seed, "matched_x", variant, train_rho, matched["x_curve"])
         before = key(variant, train_rho, cfg["train_length"])
         runs.append({"seed": seed, "init_log10_ratio": sweep[f"{before}_log10_ratio"],
                      "trained_log10_ratio": row["log10_ratio"], "init_slope": sweep[f"{before}_slope"],
@@ -303,6 +328,10 @@ def _train(cfg: dict, variant: str, seeds: list[int], rt) -> dict:
                      "trained_solved": row["solved"], "matched_init_log10_ratio": init_short["log10_ratio"],
                      "matched_log10_ratio": mrow["log10_ratio"], "matched_steps": mrow["steps"],
                      "matched_mse": mrow["mse"], "matched_solved": mrow["solved"],
+                     "init_x_log10_ratio": sweep[f"{before}_x_log10_ratio"],
+                     "trained_x_log10_ratio": row["x_log10_ratio"],
+                     "matched_init_x_log10_ratio": init_short["x_log10_ratio"],
+                     "matched_x_log10_ratio": mrow["x_log10_ratio"],
                      **({"trained_gate_path": row["gate_path"], "matched_gate_path": mrow["gate_path"]}
                         if variant != "rnn" else {}), **sweep})
     return {"runs": runs, "history": history}
@@ -319,7 +348,8 @@ def train_group(cfg: dict, variants: list[str], seeds: list[int], ctx) -> dict[s
 
 
 def curve_rows(seed: int, phase: str, cell: str, rho: float | None, curve: np.ndarray) -> list[dict]:
-    """History rows of one gradient profile (rho is empty for the gated cells)."""
-    length = len(curve) - 1
+    """History rows of one gradient profile (rho is empty for the gated cells); phases ending in _x hold ‖∂L/∂x_t‖
+    by distance k = 0..T-1 from the last input, the others ‖∂L/∂h_t‖ by d = 0..T."""
+    length = len(curve) - (0 if phase.endswith("_x") else 1)
     return [{"seed": seed, "phase": phase, "cell": cell, "rho": "" if rho is None else rho, "length": length,
              "distance": d, "log10_grad_norm": round(float(v), 6)} for d, v in enumerate(curve)]
