@@ -207,11 +207,12 @@ def test_findings_follow_the_metrics(untrained):
     found = {f["id"]: f for f in findings_of(EXP, TINY, m, rows)}
     check_findings("vanishing_gradients", list(found.values()))
     assert [k for k, f in found.items() if f["primary"]] == ["old_claim", "matched_lstm_vs_rnn",
-                                                             "matched_lstm_fb1_vs_rnn"]
+                                                             "matched_lstm_fb1_vs_rnn", "trained_lstm_vs_rnn",
+                                                             "trained_lstm_fb1_vs_rnn"]
     assert found["old_claim"]["verdict"] == "inconclusive" and "length over 50" in found["old_claim"]["text"]
     assert found["vanishing"]["verdict"] == "shown"  # 0.5^30 < 1e-9, far below the 1e-4 bar in both seeds
     assert found["matched_lstm_vs_rnn"]["verdict"] == "inconclusive" and found["matched_lstm_vs_rnn"]["n"] == 0
-    assert "NOT MATCHED" in found["trained_lstm_vs_rnn"]["text"]
+    assert "Not matched" in found["trained_lstm_vs_rnn"]["text"]
     assert all(f["verdict"] in ("shown", "refuted", "inconclusive") for f in found.values())
 
 
@@ -257,7 +258,7 @@ def test_matched_comparison_leaves_out_unmatched_seeds_and_says_so():
     f = judge._trained(TINY, m, runs, "lstm", "matched")
     assert f["n"] == 4 and f["matched_seeds"] == 4 and "Only 4 of 6 seeds are matched" in f["text"]
     unmatched = judge._trained(TINY, m, runs, "lstm", "trained")
-    assert unmatched["n"] == 6 and not unmatched["primary"] and "NOT MATCHED" in unmatched["text"]
+    assert unmatched["n"] == 6 and unmatched["primary"] and "Not matched" in unmatched["text"]
 
 
 def fake_sweep(gaps: np.ndarray, cfg=TINY) -> dict:

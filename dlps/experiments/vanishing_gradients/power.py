@@ -1,5 +1,6 @@
 """Vanishing gradients' power plans: the pilot's spread of the rate's change along the sequence (old claim) and of
-the paired LSTM − RNN log10 input-gradient ratios at the matched length (one plan per primary)."""
+the paired LSTM − RNN log10 input-gradient ratios, matched (T = 15) and after the same budget at T = 100 (one plan
+per primary)."""
 
 import numpy as np
 
@@ -19,12 +20,12 @@ def plans(pilot):
                                             "at most ln ρ, many sds below 0)",
             "test": "tost", "sds": gaps, "effect": 0.2, "at": "true change 0",
             "sd": f"{max(gaps):.3f} (worst point)"}]
-    for cell in PRIMARY_CELLS:
-        d = pilot.col(cell, "matched_x_log10_ratio") - pilot.col("rnn", "matched_x_log10_ratio")
+    for phase, cell in [(p, c) for p in ("matched", "trained") for c in PRIMARY_CELLS]:
+        d = pilot.col(cell, f"{phase}_x_log10_ratio") - pilot.col("rnn", f"{phase}_x_log10_ratio")
         sd = pilot.sd(d)
-        out.append({"finding": f"matched_{cell}_vs_rnn",
-                    "rule": f"one-sided exact sign test, {cell_name(cell)} − RNN log10 ‖∂L/∂x_1‖/‖∂L/∂x_T‖ at the "
-                            "matched length > 0, matched pairs",
+        where = "at the matched length > 0, matched pairs" if phase == "matched" else "at T = 100, same budget > 0"
+        out.append({"finding": f"{phase}_{cell}_vs_rnn",
+                    "rule": f"one-sided exact sign test, {cell_name(cell)} − RNN log10 ‖∂L/∂x_1‖/‖∂L/∂x_T‖ {where}",
                     "test": "sign", "sds": [sd], "effect": MATCHED_EFFECT,
                     "at": f"true median difference {MATCHED_EFFECT:g} decade (normal, pilot sd)", "sd": f"{sd:.3f}"})
     return out
