@@ -16,7 +16,7 @@ EXP = load("dropout")
 
 CFG = {"seeds": [0, 1], "workers": 1, "threads": 0, "p": [0.0, 0.2, 0.5], "n_train": 60, "n_val": 40, "hidden": [32, 32], "epochs": 4,
        "batch_size": 16, "optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "precision": "fp32", "alpha": 0.05,
-       "min_gain": 0.01, "min_gap_change": 0.05}
+       "min_gain": 0.01, "min_gap_change": 0.05, "min_acc_gap_change": 0.01}
 
 
 @pytest.fixture
@@ -96,7 +96,10 @@ def test_clear_effect_is_shown_and_best_rate_is_chosen_on_validation():
     assert m["derived"]["best_p"] == "0.5" and m["derived"]["improvement_pp"] == pytest.approx(2.0, abs=0.1)
     assert found["beats_baseline"]["verdict"] == "shown" and found["beats_baseline"]["primary"]
     assert found["narrows_loss_gap"]["verdict"] == "shown"
+    assert found["narrows_accuracy_gap"]["verdict"] == "shown" and found["narrows_accuracy_gap"]["primary"]
     assert found["val_loss_turns_up"]["verdict"] == "shown"
+    interior = found["best_p_interior"]  # p* = 0.5 is the largest rate tried: at the grid's edge
+    assert interior["verdict"] == "refuted" and "add a larger rate" in interior["text"] and not interior["primary"]
     assert found["beats_baseline"]["scale"] == 100 and found["beats_baseline"]["unit"] == "pp"
 
 
@@ -106,6 +109,28 @@ def test_reversed_effect_is_refuted():
     _, found = judged(CFG, runs)
     assert found["beats_baseline"]["verdict"] == "refuted" and "lowers" in found["beats_baseline"]["text"]
     assert found["narrows_loss_gap"]["verdict"] == "refuted"
+    assert found["narrows_accuracy_gap"]["verdict"] == "refuted"
+    assert found["best_p_interior"]["verdict"] == "shown"  # p* = 0.2, below the largest rate 0.5
+
+
+def test_accuracy_gap_can_narrow_while_the_loss_gap_widens():
+    # memorised training sets: dropout removes test errors (accuracy gap down) but its wrong answers are as
+    # over-confident as before or more (loss gap up); the two primaries judge the two gaps separately
+    runs = fake_runs({"0.0": 0.90, "0.2": 0.91, "0.5": 0.93}, {"0.0": 0.90, "0.2": 0.91, "0.5": 0.92},
+                     gap={"0.0": 0.3, "0.2": 0.4, "0.5": 0.5})
+    _, found = judged(CFG, runs)
+    assert found["narrows_accuracy_gap"]["verdict"] == "shown" and found["narrows_loss_gap"]["verdict"] == "refuted"
+    assert found["narrows_accuracy_gap"]["effect"] == pytest.approx(-0.03)
+
+
+def test_an_accuracy_gap_change_inside_the_margin_is_refuted():
+    runs = fake_runs({"0.0": 0.900, "0.2": 0.900, "0.5": 0.905}, {"0.0": 0.90, "0.2": 0.91, "0.5": 0.92})
+    for s, r in enumerate(runs["0.5"]):
+        r["gap"] += 0.001 * (-1) ** s
+    _, found = judged(CFG | {"alpha": 0.025}, runs)
+    acc_gap = found["narrows_accuracy_gap"]
+    assert acc_gap["verdict"] == "refuted" and acc_gap["decided_by"] == "p_tost"
+    assert "smaller than 1 pp" in acc_gap["text"]
 
 
 def test_noise_is_inconclusive():

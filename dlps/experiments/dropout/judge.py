@@ -12,7 +12,7 @@ from dlps.experiments.estimate import estimate
 from dlps.experiments.columns import col
 from dlps.experiments.dropout.spec import CLAIM_RANGE, rates
 from dlps.fmt import fmt
-from dlps.verdicts import difference, finding, within
+from dlps.verdicts import check, difference, finding, within
 
 PP = dict(scale=100, unit="pp")
 
@@ -24,16 +24,19 @@ def _relative_error_reduction(acc1: np.ndarray, acc0: np.ndarray) -> np.ndarray:
 
 
 def findings(cfg: dict, m: dict, runs: dict) -> list[dict]:
-    """Dropout beats p = 0 on test accuracy; it narrows the loss gap; the old 15–20% claim; the no-dropout
-    model's validation loss turns upward."""
+    """Dropout beats p = 0 on test accuracy; it narrows the generalisation gap in accuracy and in loss; the old
+    15–20% claim; the no-dropout model's validation loss turns upward; p* lies inside the grid."""
     base, _ = rates(cfg)
     alpha, v = cfg["alpha"], m["variants"]
     best = best_rate(cfg, runs)
     roles = {"baseline": float(base), "chosen": float(best)}
     acc1, acc0 = col(runs, best, "test_acc"), col(runs, base, "test_acc")
-    delta, gap_delta = cfg["min_gain"], cfg["min_gap_change"]
+    delta, gap_delta, acc_gap_delta = cfg["min_gain"], cfg["min_gap_change"], cfg["min_acc_gap_change"]
     beats = difference(acc1, acc0, expect="greater", alpha=alpha, margin=delta,
                        what=f"test accuracy, p = {best} − p = {base}")
+    a1, a0 = col(runs, best, "gap"), col(runs, base, "gap")
+    narrows_acc = difference(a1, a0, expect="less", alpha=alpha, margin=acc_gap_delta,
+                             what=f"accuracy gap, p = {best} − p = {base}")
     g1, g0 = col(runs, best, "loss_gap"), col(runs, base, "loss_gap")
     narrows = difference(g1, g0, expect="less", alpha=alpha, margin=gap_delta,
                          what=f"loss gap, p = {best} − p = {base}")
@@ -50,12 +53,25 @@ def findings(cfg: dict, m: dict, runs: dict) -> list[dict]:
                 refuted=f"Dropout does not improve test accuracy by {fmt(100 * delta)} pp or more: it lowers it "
                         f"significantly, or the gain is shown smaller than {fmt(100 * delta)} pp.",
                 inconclusive=f"An improvement is not shown at α = {alpha} (nor ruled out)."),
+        finding("narrows_accuracy_gap", f"Dropout (p = {best}) narrows the generalisation gap in accuracy",
+                narrows_acc,
+                f"Generalisation gap in accuracy (training minus test accuracy, eval mode, final weights): "
+                f"{fmt(100 * float(a0.mean()))} pp at p = {base} vs {fmt(100 * float(a1.mean()))} pp at p = {best}, "
+                f"paired difference over {narrows_acc['n']} seeds {estimate(narrows_acc, scale=100, unit=' pp')}; "
+                f"{fmt(100 * acc_gap_delta)} pp is the smallest change of interest. The lowest training accuracy of "
+                f"any run is {fmt(100 * train_acc, 4)}%: where every net fits its training set, this gap is the test "
+                "error and its change repeats the test-accuracy finding.", primary=True, compared=roles, **PP,
+                shown="The accuracy gap is significantly narrower with dropout.",
+                refuted=f"The accuracy gap is significantly wider with dropout, or its change is shown smaller than "
+                        f"{fmt(100 * acc_gap_delta)} pp.",
+                inconclusive=f"A narrower accuracy gap is not shown at α = {alpha}."),
         finding("narrows_loss_gap", f"Dropout (p = {best}) narrows the generalisation gap in loss", narrows,
                 f"Generalisation gap in cross-entropy (test minus training loss, eval mode, final weights): "
                 f"{fmt(float(g0.mean()))} nats at p = {base} vs {fmt(float(g1.mean()))} at p = {best}, paired "
                 f"difference over {narrows['n']} seeds {estimate(narrows)}; {fmt(gap_delta)} nats is the smallest "
-                "change of interest. The gap is measured in loss because the lowest training accuracy of any run is "
-                f"{fmt(100 * train_acc, 4)}%: an accuracy gap would repeat the test-accuracy finding.", primary=True,
+                "change of interest. Once a net has memorised its training set, the test loss also measures how "
+                "over-confident its wrong answers are, so the loss gap can widen while the accuracy gap narrows.",
+                primary=True,
                 compared=roles, shown="The loss gap is significantly narrower with dropout.",
                 refuted=f"The loss gap is significantly wider with dropout, or its change is shown smaller than "
                         f"{fmt(gap_delta)} nats.",
@@ -70,7 +86,22 @@ def findings(cfg: dict, m: dict, runs: dict) -> list[dict]:
                 f"(p = {base}) and {fmt(100 * v[best]['test_acc_best_val']['mean'], 4)}% (p = {best}).",
                 compared={"baseline": float(base)}, shown="The no-dropout model overfits in loss.",
                 refuted=f"An upturn is not shown at α = {alpha}.",
-                inconclusive=f"An upturn is not shown at α = {alpha}.")]
+                inconclusive=f"An upturn is not shown at α = {alpha}."),
+        _interior(cfg, runs, best)]
+
+
+def _interior(cfg: dict, runs: dict, best: str) -> dict:
+    """p* below the largest rate tried: p = 0 bounds it from below, but at the top of the grid the validation
+    optimum may lie at a higher rate, and p* vs 0 would measure the grid rather than dropout."""
+    _, ps = rates(cfg)
+    top = max(ps, key=float)
+    val = ", ".join(f"p = {v}: {fmt(100 * float(np.mean(col(runs, v, 'val_acc'))), 4)}%" for v in runs)
+    rec = check([float(best == top)], tol=0, what="p* at the top of the p grid (1 = at the top)")
+    return finding("best_p_interior", f"p* (chosen on validation) lies inside the p grid, below its largest rate",
+                   rec, f"p* = {best}; mean validation accuracy {val}.",
+                   shown="It is inside: the grid brackets the validation optimum.",
+                   refuted=f"It is the largest rate tried: the validation optimum may lie above {best}; add a "
+                           "larger rate to dropout.p.")
 
 
 def _old_claim(acc1: np.ndarray, acc0: np.ndarray, best: str, base: str, alpha: float, roles: dict) -> dict:

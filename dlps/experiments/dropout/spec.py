@@ -7,7 +7,7 @@ from dlps.schema import Choice, Float, Int, ListOf, ParamError, Section, SEEDS
 
 NAME = "dropout"
 VARIANTS_KEY = "p"
-JUDGE_KEYS = ("alpha", "min_gain", "min_gap_change")
+JUDGE_KEYS = ("alpha", "min_gain", "min_gap_change", "min_acc_gap_change")
 # Per-seed values. gap = train − test accuracy; loss_gap = test − train cross-entropy (both eval mode, final
 # weights): with train accuracy 1.0 the accuracy gap is just the test error, the loss gap is not.
 METRICS = ("test_acc", "test_loss", "train_loss", "loss_gap", "gap", "train_acc", "val_acc", "best_val_epoch",
@@ -50,6 +50,7 @@ SCHEMA = Section({
     "alpha": Float(0, 0.5, lo_open=True),
     "min_gain": Float(0, 1, lo_open=True),
     "min_gap_change": Float(0, lo_open=True),
+    "min_acc_gap_change": Float(0, 1, lo_open=True),
 })
 
 

@@ -11,7 +11,7 @@ from dlps.experiments.l2.analysis import (  # noqa: F401 (analyze: re-exported)
     analyze, best_lam, best_per_seed)
 from dlps.experiments.l2.spec import base as base_of, ordered
 from dlps.fmt import fmt
-from dlps.verdicts import all_of, difference, finding, shifted
+from dlps.verdicts import all_of, check, difference, finding, not_run, shifted
 
 PP = dict(scale=100, unit="pp")
 
@@ -23,7 +23,8 @@ def _relative_drop(runs: dict, a: str, b: str) -> np.ndarray:
 
 
 def findings(cfg: dict, m: dict, runs: dict) -> list[dict]:
-    """The weight norm shrinks with λ; the largest λ underfits; λ* beats λ = 0 on test; the old claim."""
+    """The weight norm shrinks with λ; the largest λ underfits; λ* beats λ = 0 on test; the old claim; and two
+    checks of the design: λ = 0 overfits by the end of training, and λ* lies inside the grid."""
     order, base = ordered(cfg), base_of(cfg)
     alpha, v = cfg["alpha"], m["variants"]
     best, largest, per_seed = best_lam(cfg, runs), order[-1], ", ".join(best_per_seed(cfg, runs))
@@ -68,7 +69,61 @@ def findings(cfg: dict, m: dict, runs: dict) -> list[dict]:
                 refuted=f"λ* is significantly worse than λ = {base} on test, or its gain is shown smaller than "
                         f"{fmt(100 * delta)} pp.",
                 inconclusive=f"An improvement over λ = {base} is not shown at α = {alpha}."),
-        _old_claim(cfg, runs, best, per_seed, alpha)]
+        _old_claim(cfg, runs, best, per_seed, alpha),
+        _baseline_overfits(cfg, runs, base, alpha),
+        _interior(cfg, best, per_seed)]
+
+
+def _late_slope(curve: list, w: int) -> float:
+    """Least-squares slope per epoch of the last w values of a per-epoch curve (robust to one noisy epoch)."""
+    return float(np.polyfit(np.arange(w), np.asarray(curve[-w:], dtype=float), 1)[0])
+
+
+def _baseline_overfits(cfg: dict, runs: dict, base: str, alpha: float) -> dict:
+    """The precondition of any gain from L2: at λ = 0, over the last `late_epochs` epochs, the validation loss rises
+    while the training loss still falls (per-seed least-squares slopes, eval mode, paired over seeds). Validation
+    accuracy may lag the loss, so it is not required to fall."""
+    w, rows = cfg["late_epochs"], runs[base]
+    claim = f"Without the penalty (λ = {base}) the CNN overfits: over the last {w} epochs validation loss rises " \
+            "while training loss falls"
+    if any("val_loss_by_epoch" not in r or len(r["val_loss_by_epoch"]) < w for r in rows):
+        return finding("baseline_overfits", claim, not_run("two one-sided t-tests: not run, the runs lack per-epoch "
+                                                           "losses over the window", alpha),
+                       "The runs were stored without per-epoch losses covering the window: inconclusive.")
+    late = {k: np.array([_late_slope(r[f"{k}_by_epoch"], w) for r in rows]) for k in ("val_loss", "train_loss")}
+    parts = {"validation loss rises": difference(late["val_loss"], expect="greater", alpha=alpha,
+                                                 what=f"slope of validation loss over the last {w} epochs"),
+             "training loss falls": difference(late["train_loss"], expect="less", alpha=alpha,
+                                               what=f"slope of training loss over the last {w} epochs")}
+    rec = all_of(parts, "validation loss rises and training loss falls over the window (intersection–union)",
+                 effect_of="validation loss rises")
+    return finding("baseline_overfits", claim, rec,
+                   f"At λ = {base}, least-squares slope over the last {w} of {cfg['epochs']} epochs, over "
+                   f"{rec['n']} seeds: validation loss {estimate(parts['validation loss rises'])} nats per epoch "
+                   f"({parts['validation loss rises']['verdict']}), training loss "
+                   f"{estimate(parts['training loss falls'])} nats per epoch "
+                   f"({parts['training loss falls']['verdict']}).", compared={"baseline": float(base)},
+                   shown="The unregularised model overfits by the end of training: there is something for L2 to "
+                         "prevent.",
+                   refuted="Late in training the unregularised model's validation loss is shown not to rise, or its "
+                           "training loss not to fall: it is not shown overfitting, and a gain from L2 could not be "
+                           "expected here, whatever its verdict.",
+                   inconclusive="Overfitting of the unregularised model late in training is not shown: a missing "
+                                "gain from L2 may be the design's, not the penalty's.")
+
+
+def _interior(cfg: dict, best: str, per_seed: str) -> dict:
+    """λ* strictly inside the λ grid: at an end, the validation optimum may lie beyond it (or between 0 and the
+    smallest λ > 0), and λ* vs λ = 0 would measure the grid rather than the penalty."""
+    order = ordered(cfg)
+    edge = best in (order[0], order[-1])
+    rec = check([float(edge)], tol=0, what="λ* at an end of the λ grid (1 = at an end)")
+    return finding("best_lam_interior", f"λ* (chosen on validation) lies inside the λ grid, not at either end",
+                   rec, f"λ* = {best} of {{{', '.join(order)}}} (each seed's own choice: {per_seed}).",
+                   shown="It is inside: the grid brackets the validation optimum.",
+                   refuted=f"It is at an end: the validation optimum may lie beyond it; widen l2.lam past "
+                           f"{best}." if float(best) > 0 else "It is at λ = 0: the validation optimum may lie "
+                           f"between 0 and {order[1]}; add smaller λ to l2.lam.")
 
 
 def _old_claim(cfg: dict, runs: dict, best: str, per_seed: str, alpha: float) -> dict:

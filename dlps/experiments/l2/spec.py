@@ -7,7 +7,7 @@ from dlps.schema import Bool, Choice, Float, Int, ListOf, ParamError, Section, S
 
 NAME = "l2"
 VARIANTS_KEY = "lam"
-JUDGE_KEYS = ("alpha", "claim_lam", "min_gain", "min_norm_drop")
+JUDGE_KEYS = ("alpha", "claim_lam", "min_gain", "min_norm_drop", "late_epochs")
 METRICS = ("val_acc", "test_acc", "train_acc", "gap", "weight_norm", "test_loss", "train_loss")
 TABLE_METRICS = ("val_acc", "test_acc", "train_acc", "weight_norm")
 TIMINGS = ()
@@ -19,6 +19,8 @@ TEST_SCORED = ("once per run (every λ and seed), at the final weights after the
                "choice is made on test data")
 HISTORY_KEYS = ("seed", "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "train_loss_running",
                 "weight_norm")
+# Per-epoch eval-mode losses kept in each run (as <key>_by_epoch lists): the overfitting precondition reads them.
+CURVE_KEYS = ("train_loss", "val_loss")
 N_CIFAR_TRAIN = 50_000
 # Weight histograms: fixed bins over [-HIST_LIMIT, HIST_LIMIT]; weights outside go into the two edge bins.
 HIST_LIMIT = 0.25
@@ -57,6 +59,7 @@ SCHEMA = Section({
     "alpha": Float(0, 0.5, lo_open=True),
     "min_gain": Float(0, 1, lo_open=True),
     "min_norm_drop": Float(0, 1, lo_open=True),
+    "late_epochs": Int(2, 10_000),
 })
 
 
@@ -70,6 +73,9 @@ def check(cfg: dict) -> None:
     if cfg["n_train"] + cfg["n_val"] > N_CIFAR_TRAIN:
         raise ParamError(f"l2.n_val: got {cfg['n_val']}; allowed: at most {N_CIFAR_TRAIN - cfg['n_train']} "
                          f"(n_train + n_val must fit in CIFAR-10's {N_CIFAR_TRAIN} training images)")
+    if cfg["late_epochs"] > cfg["epochs"]:
+        raise ParamError(f"l2.late_epochs: got {cfg['late_epochs']}; allowed: at most l2.epochs ({cfg['epochs']}): "
+                         "the overfitting check fits slopes to the last late_epochs epochs")
     if 32 % 2 ** len(cfg["channels"]):
         raise ParamError(f"l2.channels: got {cfg['channels']!r}; allowed: at most 5 stages (each halves 32×32)")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlps.experiments.l2.spec import HIST_BINS, HIST_LIMIT, HISTORY_KEYS, NAME
+from dlps.experiments.l2.spec import CURVE_KEYS, HIST_BINS, HIST_LIMIT, HISTORY_KEYS, NAME
 
 
 def train_config(cfg: dict, lam: float) -> dict:
@@ -44,7 +44,8 @@ def run_seed(cfg: dict, lam: float, data: dict[str, np.ndarray], seed: int, rt) 
     test_loss, test_acc = evaluate(model, t["x_test"], t["y_test"], **kw)
     run = {"seed": seed, "val_acc": float(val_acc), "test_acc": float(test_acc), "train_acc": float(train_acc),
            "gap": float(train_acc - test_acc), "weight_norm": float(weight_norm(model)),
-           "test_loss": float(test_loss), "train_loss": float(train_loss), "weight_hist": weight_hist(model)}
+           "test_loss": float(test_loss), "train_loss": float(train_loss), "weight_hist": weight_hist(model),
+           **{f"{k}_by_epoch": [float(r[k]) for r in history] for k in CURVE_KEYS}}
     rows = [{k: seed if k == "seed" else norm if k == "weight_norm" else r[k] for k in HISTORY_KEYS}
             for r, norm in zip(history, norms)]
     return run, rows
