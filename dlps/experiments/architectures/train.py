@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from dlps.experiments.architectures.spec import CONFIGS, lag_key
+from dlps.experiments.architectures.spec import CONFIGS, SOLVED_ABS_ERR, lag_key, lr_of
 from dlps.data.tasks import adding_problem
 
 
@@ -84,10 +84,10 @@ class Member:
             self.first_success = step
         return bool(cfg["stop_after"] and self.below >= cfg["stop_after"])
 
-    def row(self, test: float) -> dict:
+    def row(self, test: float, solved: float) -> dict:
         cfg = self.cfg
         return {"test_mse": test, "log10_test_mse": math.log10(max(test, 1e-12)),
-                "success": float(test < cfg["success_mse"]),
+                "success": float(test < cfg["success_mse"]), "solved_frac": solved,
                 "steps_to_success": self.first_success if self.first_success is not None else cfg["max_steps"],
                 "params": effective_params(self.variant, cfg["hidden"]), "best_val_mse": self.best,
                 "steps": self.steps, "ms_per_step": 1000 * self.wall / self.steps,
@@ -119,7 +119,7 @@ def run_members(cfg: dict, variants: list[str], lag: int, seeds: list[int], rt, 
     xv, yv = seed_sets(cfg["n_val"], lag, [r[1] for r in rngs], device)
     pairs = [(v, s) for v in variants for s in seeds]
     members = Members.of([build(v, cfg["hidden"], s).to(device) for v, s in pairs])
-    opt = Adam(members, cfg["lr"])
+    opt = Adam(members, lr_of(cfg, variants[0]))  # Members holds one cell kind, so one rate: its kind's
     books = [Member(cfg, v, s, lag) for v, s in pairs]
     active = list(range(len(pairs)))  # books[active[j]] is member j of the batch
     for step in range(1, cfg["max_steps"] + 1):
@@ -148,8 +148,24 @@ def run_members(cfg: dict, variants: list[str], lag: int, seeds: list[int], rt, 
     best = Members.of([build(v, cfg["hidden"], s) for v, s in pairs], [b.best_state for b in books])
     xt, yt = seed_sets(cfg["n_test"], lag, [r[2] for r in rngs], device)
     at = torch.tensor([seeds.index(s) for _, s in pairs], device=device)
-    tests = mse(best, xt[at], yt[at]).tolist()
-    return [(b.row(t), b.history) for b, t in zip(books, tests)]
+    tests, solved = test_scores(best, xt[at], yt[at], SOLVED_ABS_ERR)
+    return [(b.row(t, s), b.history) for b, t, s in zip(books, tests, solved)]
+
+
+def test_scores(members, x, y, tol: float, budget: int = 2 ** 24) -> tuple[list[float], list[float]]:
+    """Each member's test MSE and the fraction of its sequences with |error| < tol (M members, x (M, N, T, D),
+    y (M, N)), in chunks of sequences whose input projections stay under `budget` numbers (as members.mse)."""
+    import torch
+
+    m, n, t = x.shape[:3]
+    chunk = max(1, budget // (m * t * members.weights["weight_ih"].shape[1]))
+    sq, hit = x.new_zeros(m, dtype=torch.float64), x.new_zeros(m, dtype=torch.float64)
+    with torch.no_grad():
+        for i in range(0, n, chunk):
+            err = members(x[:, i:i + chunk]) - y[:, i:i + chunk]
+            sq += (err ** 2).sum(dim=1).double()
+            hit += (err.abs() < tol).sum(dim=1).double()
+    return (sq / n).tolist(), (hit / n).tolist()
 
 
 def run_lag(cfg: dict, variant: str, lag: int, seed: int, rt) -> tuple[dict, list[dict]]:
