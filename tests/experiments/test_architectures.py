@@ -21,7 +21,7 @@ EXP = load("architectures")
 
 CFG = {"seeds": [0, 1, 2], "threads": 1, "workers": 1, "variants": list(CONFIGS), "lags": [5, 10], "hidden": 8,
        "batch": 16, "lr": {"rnn": 1e-2, "lstm": 1e-2, "gru": 1e-2}, "clip": 1.0, "max_steps": 20, "eval_every": 10, "stop_after": 1, "n_val": 50,
-       "n_test": 60, "success_mse": 0.01, "alpha": 0.025, "margin_log10": 0.5}
+       "stop_solved_frac": 0.0, "n_test": 60, "success_mse": 0.01, "alpha": 0.025, "margin_log10": 0.5}
 CPU = Runtime("cpu")
 CTX = SimpleNamespace(runtime=lambda *a, **k: CPU)
 
@@ -118,6 +118,19 @@ def test_early_stop_and_steps_to_success():
     assert row["steps_to_success"] == 25 and row["steps"] == 25 and row["success"] == 0.0
     assert [h["step"] for h in hist] == [10, 20, 25]  # the last step is always evaluated
     assert row["best_val_mse"] == min(h["val_mse"] for h in hist)
+
+
+def test_stopping_also_waits_for_the_sources_criterion():
+    """MSE below the threshold is not enough to stop when too few validation sequences have |error| < 0.04."""
+    easy = CFG | {"success_mse": 1.0, "max_steps": 30}
+    row, _ = exp.run_lag(easy | {"stop_solved_frac": 1.0}, "lstm", 5, 0, CPU)  # an untrained net solves few
+    assert row["steps"] == 30 and row["steps_to_success"] == 10
+    book = exp.Member(easy | {"stop_solved_frac": 0.95, "stop_after": 2}, "lstm", 0, 5)
+    stops = []
+    for step, solved in ((10, 0.96), (20, 0.5), (30, 0.96), (40, 0.97)):
+        book.losses = [0.5]
+        stops.append(book.validated(step, 0.5, lambda: None, solved))
+    assert stops == [False, False, False, True]
 
 
 def test_train_is_deterministic_and_names_metrics_per_lag():

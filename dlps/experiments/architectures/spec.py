@@ -61,6 +61,7 @@ SCHEMA = Section({
     "max_steps": Int(1, 10_000_000),
     "eval_every": Int(1, 10_000_000),
     "stop_after": Int(0, 1000),
+    "stop_solved_frac": Float(0, 1),
     "n_val": Int(1, 1_000_000),
     "n_test": Int(1, 1_000_000),
     "success_mse": Float(0, lo_open=True),

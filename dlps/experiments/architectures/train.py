@@ -69,10 +69,11 @@ class Member:
     def __init__(self, cfg: dict, variant: str, seed: int, lag: int):
         self.cfg, self.variant, self.seed, self.lag = cfg, variant, seed, lag
         self.history, self.losses, self.best, self.best_state = [], [], math.inf, None
-        self.first_success, self.below, self.steps, self.wall, self.cpu = None, 0, 0, 0.0, 0.0
+        self.first_success, self.below, self.done, self.steps, self.wall, self.cpu = None, 0, 0, 0, 0.0, 0.0
 
-    def validated(self, step: int, val: float, state) -> bool:
-        """Record a validation at `step` (state: a callable giving the current weights); whether to stop."""
+    def validated(self, step: int, val: float, state, solved: float = 1.0) -> bool:
+        """Record a validation at `step` (state: a callable giving the current weights; solved: the fraction of
+        validation sequences with |error| < SOLVED_ABS_ERR); whether to stop."""
         cfg = self.cfg
         self.history.append({"seed": self.seed, "lag": self.lag, "step": step,
                              "train_mse": float(np.mean(self.losses)), "val_mse": val})
@@ -82,7 +83,10 @@ class Member:
         self.below = self.below + 1 if val < cfg["success_mse"] else 0
         if self.below and self.first_success is None:
             self.first_success = step
-        return bool(cfg["stop_after"] and self.below >= cfg["stop_after"])
+        # stopping also needs the source's criterion (most validation sequences solved), so a stopped model is
+        # not cut off before it can meet the claim judged on it; callers without the key stop on MSE alone
+        self.done = self.done + 1 if self.below and solved >= cfg.get("stop_solved_frac", 0.0) else 0
+        return bool(cfg["stop_after"] and self.done >= cfg["stop_after"])
 
     def row(self, test: float, solved: float) -> dict:
         cfg = self.cfg
@@ -112,7 +116,7 @@ def run_members(cfg: dict, variants: list[str], lag: int, seeds: list[int], rt, 
     """
     import torch
 
-    from dlps.models.members import Adam, Members, drop, mse, train_step
+    from dlps.models.members import Adam, Members, drop, train_step
 
     device = rt.device
     rngs = [data_rngs(s, lag) for s in seeds]
@@ -139,9 +143,9 @@ def run_members(cfg: dict, variants: list[str], lag: int, seeds: list[int], rt, 
         if step % cfg["eval_every"] and step != cfg["max_steps"]:
             continue
         at = torch.tensor([seeds.index(books[k].seed) for k in active], device=device)
-        vals = mse(members, xv[at], yv[at]).tolist()
-        stop = [books[k].validated(step, val, lambda j=j: members.state(j)) for j, (k, val) in
-                enumerate(zip(active, vals))]
+        vals, solved = test_scores(members, xv[at], yv[at], SOLVED_ABS_ERR)
+        stop = [books[k].validated(step, val, lambda j=j: members.state(j), sol) for j, (k, val, sol) in
+                enumerate(zip(active, vals, solved))]
         active = drop(members, opt, active, stop)
         if not active:
             break
@@ -171,8 +175,9 @@ def test_scores(members, x, y, tol: float, budget: int = 2 ** 24) -> tuple[list[
 def run_lag(cfg: dict, variant: str, lag: int, seed: int, rt) -> tuple[dict, list[dict]]:
     """Train one model at one lag with Adam on fresh batches each step; validate every eval_every steps.
 
-    Training stops early once validation MSE has been below success_mse at stop_after consecutive evaluations
-    (stop_after = 0: never). The test set is scored once, with the weights of the best validation evaluation.
+    Training stops early once validation MSE has been below success_mse, with at least stop_solved_frac of the
+    validation sequences solved (|error| < SOLVED_ABS_ERR), at stop_after consecutive evaluations (stop_after = 0:
+    never). The test set is scored once, with the weights of the best validation evaluation.
     steps_to_success is the step of the first evaluation with validation MSE below success_mse, or max_steps.
     """
     return run_members(cfg, [variant], lag, [seed], rt)[0]
