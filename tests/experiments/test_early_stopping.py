@@ -1,5 +1,6 @@
 """The early-stopping experiment: params rules, data split, the prefix property of stopped runs, restored
-weights, per-patience metrics, the bar's and the claim's verdicts, and figures."""
+weights per monitor, per-patience metrics, the registered monitor's primaries, the bar's and the claim's verdicts,
+and figures."""
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from dlps.experiments import load
 
 EXP = load("early_stopping")
 
-CFG = {"seeds": [0, 1], "workers": 1, "threads": 0, "patience": [1, 2, 3], "default_patience": 2, "min_delta": 0.0, "max_epochs": 12, "n_train": 60,
+CFG = {"seeds": [0, 1], "workers": 1, "threads": 0, "monitor": "val_acc", "patience": [1, 2, 3], "default_patience": 2, "min_delta": 0.0, "max_epochs": 12, "n_train": 60,
        "n_val": 40, "hidden": [64, 64], "batch_size": 16, "optimizer": "adam", "lr": 0.01, "momentum": 0.9,
        "precision": "fp32", "min_saved_frac": 0.3, "max_acc_drop_pp": 0.3, "alpha": 0.05}
 
@@ -36,6 +37,10 @@ def test_schema_and_variants():
     assert spec.variants(cfg) == ["all"]
     with pytest.raises(ParamError, match=r"early_stopping.patience\[1\]"):
         spec.SCHEMA.check("early_stopping", CFG | {"patience": [2, 0]})
+    with pytest.raises(ParamError, match=r"early_stopping.monitor"):
+        spec.SCHEMA.check("early_stopping", CFG | {"monitor": "train_loss"})
+    with pytest.raises(ParamError, match=r"early_stopping.monitor"):
+        spec.SCHEMA.check("early_stopping", {k: v for k, v in CFG.items() if k != "monitor"})
 
 
 @pytest.mark.parametrize("change, words", [({"default_patience": 7}, "one of early_stopping.patience"),
@@ -63,6 +68,10 @@ def test_stopped_run_is_the_prefix_of_the_full_run_and_restores_the_same_weights
     model, st, full, snapshots = train.full_run(CFG, t, 0)
     val = [r["val_loss"] for r in full]
     assert len(full) == CFG["max_epochs"]
+    acc = [r["val_acc"] for r in full]
+    for p in CFG["patience"]:  # every accuracy-monitor restore has its snapshot: the first epoch of its best accuracy
+        stop, best = early_stop_epoch(train.curve(full, "val_acc"), p, CFG["min_delta"])
+        assert best in snapshots and acc[best - 1] == max(acc[:stop]) and acc.index(max(acc[:stop])) == best - 1
     fired = 0
     for p in CFG["patience"]:
         stop, best = early_stop_epoch(val, p, CFG["min_delta"])
@@ -88,16 +97,23 @@ def test_train_is_deterministic_and_per_patience_metrics_are_consistent(ctx):
     for run in first["runs"]:
         assert set(spec.METRICS) <= set(run) and not set(spec.METRICS) & set(spec.TIMINGS)
         assert all(type(v) in (int, float) for v in run.values())
-        for p in CFG["patience"]:
-            stop, best = run[f"stop_epoch_p{p}"], run[f"best_epoch_p{p}"]
-            assert 1 <= best <= stop <= CFG["max_epochs"] and stop >= min(p + 1, CFG["max_epochs"])
-            assert run[f"epochs_saved_p{p}"] == CFG["max_epochs"] - stop
-            assert run[f"acc_change_pp_p{p}"] == pytest.approx(100 * (run[f"test_acc_restored_p{p}"]
-                                                                      - run["test_acc_full"]))
-            assert 0 <= run[f"time_saved_frac_p{p}"] <= 1
-        # longer patience never stops earlier
-        stops = [run[f"stop_epoch_p{p}"] for p in sorted(CFG["patience"])]
-        assert stops == sorted(stops)
+        for m in spec.MONITORS:
+            for p in CFG["patience"]:
+                stop, best = run[spec.col("stop_epoch", m, p)], run[spec.col("best_epoch", m, p)]
+                assert 1 <= best <= stop <= CFG["max_epochs"] and stop >= min(p + 1, CFG["max_epochs"])
+                assert run[spec.col("epochs_saved", m, p)] == CFG["max_epochs"] - stop
+                assert run[spec.col("epochs_past_best", m, p)] == stop - run[f"best_epoch_full_{m}"]
+                assert run[spec.col("acc_change_pp", m, p)] == pytest.approx(
+                    100 * (run[spec.col("test_acc_restored", m, p)] - run["test_acc_full"]))
+                assert 0 <= run[spec.col("time_saved_frac", m, p)] <= 1
+            # longer patience never stops earlier
+            stops = [run[spec.col("stop_epoch", m, p)] for p in sorted(CFG["patience"])]
+            assert stops == sorted(stops)
+    hist = {s: [r for r in first["history"] if r["seed"] == s] for s in (0, 1)}
+    for run in first["runs"]:  # each monitor's overall best is its own curve's first best epoch
+        accs, losses = [r["val_acc"] for r in hist[run["seed"]]], [r["val_loss"] for r in hist[run["seed"]]]
+        assert run["best_epoch_full_val_acc"] == 1 + int(np.argmax(accs))
+        assert run["best_epoch_full_val_loss"] == 1 + int(np.argmin(losses))
     rows = first["history"]
     assert len(rows) == 2 * CFG["max_epochs"] and all(list(r) == list(spec.HISTORY_KEYS) for r in rows)
 
@@ -105,19 +121,27 @@ def test_train_is_deterministic_and_per_patience_metrics_are_consistent(ctx):
 WOBBLE = [0.0, 1.0, -1.0, 0.5, -0.5]
 
 
-def fake_rows(max_epochs=40, stops=(8, 12, 20), full_acc=0.85, restored=(0.851, 0.852, 0.853), noise=0.0005):
-    """Hand-built per-seed rows for patience 2, 5, 10 with a small seed-dependent wobble."""
+def fake_rows(max_epochs=40, stops=(8, 12, 20), full_acc=0.85, restored=(0.851, 0.852, 0.853), noise=0.0005,
+              loss_stops=None, loss_restored=None):
+    """Hand-built per-seed rows for patience 2, 5, 10 with a small seed-dependent wobble: stops/restored for the
+    accuracy monitor, loss_stops/loss_restored (default: the same) for the loss monitor."""
     rows = []
+    per_mon = {"val_acc": (stops, restored), "val_loss": (loss_stops or stops, loss_restored or restored)}
     for s, w in enumerate(WOBBLE):
-        row = {"seed": s, "epochs_full": max_epochs, "best_epoch_full": 6, "val_loss_rise": 0.3 + 0.01 * w,
-               "test_acc_full": full_acc + 0.001 * w, "test_acc_best_full": restored[1], "time_full_s": 10.0}
-        for p, stop, acc in zip((2, 5, 10), stops, restored):
-            a = acc + 0.001 * w + noise * (s - 2)
-            row |= {f"stop_epoch_p{p}": stop + s, f"best_epoch_p{p}": 6, f"stopped_p{p}": 1,
-                    f"epochs_saved_p{p}": max_epochs - stop - s,
-                    f"epochs_saved_frac_p{p}": (max_epochs - stop - s) / max_epochs,
-                    f"test_acc_restored_p{p}": a, f"acc_change_pp_p{p}": 100 * (a - row["test_acc_full"]),
-                    f"time_saved_s_p{p}": 5.0, f"time_saved_frac_p{p}": 0.5}
+        row = {"seed": s, "epochs_full": max_epochs, "best_epoch_full_val_loss": 6, "best_epoch_full_val_acc": 6,
+               "val_loss_rise": 0.3 + 0.01 * w, "test_acc_full": full_acc + 0.001 * w,
+               "test_acc_best_full_val_loss": restored[1], "test_acc_best_full_val_acc": restored[1],
+               "time_full_s": 10.0}
+        for m, (m_stops, m_restored) in per_mon.items():
+            for p, stop, acc in zip((2, 5, 10), m_stops, m_restored):
+                a = acc + 0.001 * w + noise * (s - 2)
+                row |= {spec.col("stop_epoch", m, p): stop + s, spec.col("best_epoch", m, p): 6,
+                        spec.col("stopped", m, p): 1, spec.col("epochs_saved", m, p): max_epochs - stop - s,
+                        spec.col("epochs_saved_frac", m, p): (max_epochs - stop - s) / max_epochs,
+                        spec.col("epochs_past_best", m, p): stop + s - 6,
+                        spec.col("test_acc_restored", m, p): a,
+                        spec.col("acc_change_pp", m, p): 100 * (a - row["test_acc_full"]),
+                        spec.col("time_saved_s", m, p): 5.0, spec.col("time_saved_frac", m, p): 0.5}
         rows.append(row)
     return rows
 
@@ -136,6 +160,7 @@ def test_no_wall_clock_value_reaches_the_metrics():
     m, _ = judged(fake_rows())
     assert not any(k.startswith("time") for k in m["variants"]["all"])
     assert not any(k.startswith("time") for k in m["derived"]["patience"]["5"])
+    assert not any(k.startswith("time") for k in m["derived"]["per_monitor"]["val_loss"]["5"])
 
 
 def test_saving_a_lot_at_no_cost_is_shown_but_does_not_fit_the_claimed_range():
@@ -168,6 +193,23 @@ def test_a_clear_drop_is_refuted_and_little_saving_is_refuted():
     assert found["old_claim"]["verdict"] == "refuted"
     _, found = judged(fake_rows(stops=(36, 36, 36)))
     assert found["saves_epochs"]["verdict"] == "refuted"
+
+
+def test_the_registered_monitor_carries_the_primaries_and_the_other_is_secondary():
+    """Accuracy stops late and keeps accuracy; loss stops early and loses it: the primaries follow `monitor`."""
+    rows = fake_rows(stops=(30, 34, 38), loss_stops=(8, 12, 20), loss_restored=(0.80, 0.81, 0.82))
+    _, found = judged(rows)
+    assert found["saves_epochs"]["primary"] and found["performance_maintained"]["primary"]
+    assert not found["saves_epochs_alt_monitor"]["primary"]
+    assert not found["performance_maintained_alt_monitor"]["primary"]
+    assert found["saves_epochs"]["verdict"] == "refuted" and found["performance_maintained"]["verdict"] == "shown"
+    assert found["saves_epochs_alt_monitor"]["verdict"] == "shown"
+    assert found["performance_maintained_alt_monitor"]["verdict"] == "refuted"
+    assert "validation accuracy" in found["saves_epochs"]["text"]
+    _, swapped = judged(rows, FULL | {"monitor": "val_loss"})
+    assert swapped["saves_epochs"]["verdict"] == "shown" and swapped["performance_maintained"]["verdict"] == "refuted"
+    assert swapped["saves_epochs_alt_monitor"]["verdict"] == "refuted"
+    assert swapped["old_claim"]["verdict"] == "refuted"
 
 
 def test_plot_writes_both_figures(ctx, tmp_path):

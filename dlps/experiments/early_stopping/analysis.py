@@ -7,7 +7,7 @@ import numpy as np
 
 from dlps import stats
 from dlps.experiments.columns import values as _col
-from dlps.experiments.early_stopping.spec import PER_PATIENCE, TEST_SCORED, VARIANT
+from dlps.experiments.early_stopping.spec import MONITORS, PER_PATIENCE, TEST_SCORED, VARIANT, col
 
 
 def _paired(rows: list[dict], a: str, b: str, label_a: str, label_b: str) -> dict:
@@ -22,12 +22,15 @@ def _paired(rows: list[dict], a: str, b: str, label_a: str, label_b: str) -> dic
 
 
 def analyze(cfg: dict, runs: dict[str, list[dict]], paired) -> dict:
-    """Per-patience summaries (no wall-clock values) and two-sided paired t-tests of restored vs full-run test
-    accuracy, for the report's tables (keyed patience1, patience2, … from the shortest patience)."""
+    """Per-monitor, per-patience summaries (no wall-clock values) and two-sided paired t-tests of restored vs
+    full-run test accuracy, for the report's tables (keyed <monitor>_patience1, … from the shortest patience)."""
     rows = runs[VARIANT]
-    per = {str(p): {k: stats.summarize(_col(rows, f"{k}_p{p}")) for k in PER_PATIENCE} for p in cfg["patience"]}
-    comparisons = {f"test_acc_restored_patience{i}_vs_full": _paired(
-        rows, f"test_acc_restored_p{p}", "test_acc_full", f"restored (patience {p})", "full run, final epoch")
-        for i, p in enumerate(sorted(cfg["patience"]), 1)}
-    return {"comparisons": comparisons, "derived": {"patience": per, "default_patience": cfg["default_patience"],
+    per = {m: {str(p): {k: stats.summarize(_col(rows, col(k, m, p))) for k in PER_PATIENCE} for p in cfg["patience"]}
+           for m in MONITORS}
+    comparisons = {f"test_acc_restored_{m}_patience{i}_vs_full": _paired(
+        rows, col("test_acc_restored", m, p), "test_acc_full", f"restored ({m}, patience {p})",
+        "full run, final epoch") for m in MONITORS for i, p in enumerate(sorted(cfg["patience"]), 1)}
+    return {"comparisons": comparisons, "derived": {"patience": per[cfg["monitor"]], "per_monitor": per,
+                                                    "monitor": cfg["monitor"],
+                                                    "default_patience": cfg["default_patience"],
                                                     "test_scored": TEST_SCORED}}

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from dlps.experiments.early_stopping.spec import HISTORY_KEYS, NAME
+from dlps.experiments.early_stopping.spec import HISTORY_KEYS, MONITORS, NAME, col
 
 
 def train_config(cfg: dict, patience: int | None = None) -> dict:
@@ -24,25 +24,34 @@ def make_model(cfg: dict, data: dict, rt=None):
     return model if rt is None else model.to(rt.device)
 
 
-def full_run(cfg: dict, t: dict, seed: int, rt=None):
-    """Train for max_epochs, keeping a deep copy of the weights at every new validation-loss minimum.
+def curve(history: list[dict], monitor: str) -> list[float]:
+    """A monitor's validation curve as a loss to minimise (accuracy negated), as early_stop_epoch reads it."""
+    return [(-r[monitor] if monitor == "val_acc" else r[monitor]) for r in history]
 
-    Early stopping with any patience ends this curve at `early_stop_epoch`'s stop epoch and restores
-    the weights of its best epoch, which is always a new running minimum; so one full run gives every
-    patience's stopped-and-restored model. Returns (model, stats, history, snapshots by epoch).
+
+def full_run(cfg: dict, t: dict, seed: int, rt=None):
+    """Train for max_epochs, keeping a deep copy of the weights at every new best of any monitor.
+
+    Early stopping with any patience on any monitor ends this curve at `early_stop_epoch`'s stop epoch and
+    restores the weights of its best epoch, which is always a new running best of that monitor; so one full run
+    gives every (monitor, patience)'s stopped-and-restored model. Returns (model, stats, history, snapshots by
+    epoch).
     """
     from dlps.models.training import clone_state, fit, input_stats
 
     model = make_model(cfg, t, rt)
     stats_ = input_stats(t["x_train"])
     snapshots: dict[int, dict] = {}
-    best = [math.inf]
+    best = {m: math.inf for m in MONITORS}
 
     def log(row: dict) -> None:  # called after each epoch's evaluation, same tie-breaking as fit's best_state
-        loss = row["val_loss"]
-        if not snapshots or (math.isfinite(loss) and loss < best[0]):
+        new = False
+        for m in MONITORS:
+            x = curve([row], m)[0]
+            if math.isfinite(x) and x < best[m]:
+                best[m], new = x, True
+        if new or not snapshots:
             snapshots[row["epoch"]] = clone_state(model)
-            best[0] = loss if math.isfinite(loss) else math.inf
 
     history, _, _ = fit(model, t, train_config(cfg), seed, stats=stats_, log=log, rt=rt,
                           label=f"{NAME} seed {seed}")
@@ -50,7 +59,8 @@ def full_run(cfg: dict, t: dict, seed: int, rt=None):
 
 
 def run_seed(cfg: dict, data: dict[str, np.ndarray], seed: int, rt) -> tuple[dict, list]:
-    """One full run; per patience: stop and best epoch, epochs and time saved, restored vs final test accuracy."""
+    """One full run; per monitor and patience: stop and best epoch, epochs and time saved, restored vs final test
+    accuracy."""
     from dlps.data import images
     from dlps.models.training import early_stop_epoch, evaluate
 
@@ -60,23 +70,26 @@ def run_seed(cfg: dict, data: dict[str, np.ndarray], seed: int, rt) -> tuple[dic
     test_acc_full = test()
     val_losses = [r["val_loss"] for r in history]
     times = np.array([r["epoch_time_s"] for r in history])
-    n = len(history)
-    best_full = early_stop_epoch(val_losses, n + 1, 0.0)[1]  # patience longer than the run: the overall minimum
-    model.load_state_dict(snapshots[best_full])
-    run = {"seed": seed, "epochs_full": n, "best_epoch_full": best_full,
-           "val_loss_rise": float(val_losses[-1] - val_losses[best_full - 1]),
-           "test_acc_full": float(test_acc_full), "test_acc_best_full": float(test()),
-           "time_full_s": float(times.sum())}
-    for p in cfg["patience"]:
-        stop, best = early_stop_epoch(val_losses, p, cfg["min_delta"])
-        model.load_state_dict(snapshots[best])
-        acc = test()
-        run |= {f"stop_epoch_p{p}": stop, f"best_epoch_p{p}": best, f"stopped_p{p}": int(stop < n),
-                f"epochs_saved_p{p}": cfg["max_epochs"] - stop,
-                f"epochs_saved_frac_p{p}": (cfg["max_epochs"] - stop) / cfg["max_epochs"],
-                f"test_acc_restored_p{p}": float(acc), f"acc_change_pp_p{p}": float(100 * (acc - test_acc_full)),
-                f"time_saved_s_p{p}": float(times[stop:].sum()),
-                f"time_saved_frac_p{p}": float(times[stop:].sum() / times.sum())}
+    n, n_max = len(history), cfg["max_epochs"]
+    run = {"seed": seed, "epochs_full": n, "test_acc_full": float(test_acc_full), "time_full_s": float(times.sum())}
+    for m in MONITORS:
+        values = curve(history, m)
+        best_full = early_stop_epoch(values, n + 1, 0.0)[1]  # patience longer than the run: the overall best
+        model.load_state_dict(snapshots[best_full])
+        run |= {f"best_epoch_full_{m}": best_full, f"test_acc_best_full_{m}": float(test())}
+        for p in cfg["patience"]:
+            stop, best = early_stop_epoch(values, p, cfg["min_delta"])
+            model.load_state_dict(snapshots[best])
+            acc = test()
+            run |= {col("stop_epoch", m, p): stop, col("best_epoch", m, p): best, col("stopped", m, p): int(stop < n),
+                    col("epochs_saved", m, p): n_max - stop, col("epochs_saved_frac", m, p): (n_max - stop) / n_max,
+                    # the patience's overhead: epochs trained past the full run's best epoch of the monitor
+                    col("epochs_past_best", m, p): stop - best_full,
+                    col("test_acc_restored", m, p): float(acc),
+                    col("acc_change_pp", m, p): float(100 * (acc - test_acc_full)),
+                    col("time_saved_s", m, p): float(times[stop:].sum()),
+                    col("time_saved_frac", m, p): float(times[stop:].sum() / times.sum())}
+    run["val_loss_rise"] = float(val_losses[-1] - val_losses[run["best_epoch_full_val_loss"] - 1])
     rows = [{k: (seed if k == "seed" else r[k]) for k in HISTORY_KEYS} for r in history]
     return run, rows
 
