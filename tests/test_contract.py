@@ -192,7 +192,8 @@ def test_judges_are_rule_calls_within_their_line_budget():
     """A finding's words are its record plus a short `says` per verdict, so no judge writes a per-verdict dict."""
     judges = sorted((ROOT / "dlps/experiments").glob("*/judge.py"))
     assert [p.parent.name for p in judges if '"inconclusive":' in p.read_text()] == []
-    assert sum(len(p.read_text().splitlines()) for p in judges) <= 1100
+    # 1,057 lines after the rewrite (issue 32); protocol v2 added 15 findings (checks, monitors, arms): ~20 lines each
+    assert sum(len(p.read_text().splitlines()) for p in judges) <= 1350
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # the benchmark (run outside the DAG), the protocol and the pilot's findings are inputs of the report
 SOURCES = ["dlps", "stages", "params.yaml", "dvc.yaml", "pyproject.toml", "README.md", "docs/design.md", "docs/protocol.md",
            "docs/deviations.md", ".dvc/config", ".dvc/plots", ".dvc/plots.html", ".dvcignore", ".gitignore", "metrics/bench/bench.json",
-           "metrics/bench/roofline.json", "metrics/pilot/findings.json"]
+           "metrics/bench/roofline.json", "metrics/pilot/findings.json", "metrics/confirmatory/findings.json",
+           "docs/protocol-power.json"]
 
 # each experiment folder's tiny.yaml: params overrides that make its stages run in seconds
 TINY = {name: load(name).data("tiny.yaml", {}) for name in NAMES}

@@ -134,8 +134,8 @@ def _data(claims: list[str], primaries: list[str], holm: bool = True) -> Data:
 def test_bottom_line_counts_claims_and_primary_findings():
     line = bottom_line(_data(["holds", "holds", "does not hold", "inconclusive", "not testable as stated"],
                              ["shown", "refuted", "inconclusive", "inconclusive"]))
-    assert line == ("Bottom line: of the old project's 5 claims, 2 hold, 1 does not hold and 2 stay open (inconclusive "
-                    "or not testable as stated); of the 4 primary findings, 1 is shown, 1 refuted and 2 inconclusive "
+    assert line == ("Bottom line: of the old project's 5 claims, 2 hold, 1 does not hold and 2 stay open "
+                    "(inconclusive); of the 4 primary findings, 1 is shown, 1 refuted and 2 inconclusive "
                     "(after Holm's adjustment within each experiment).")  # the secondary finding is not counted
     assert "no old claims" in bottom_line(_data([], ["shown"], holm=False)).lower()
     assert bottom_line(_data([], ["shown"], holm=False)).endswith("0 inconclusive.")

@@ -254,8 +254,9 @@ def protocol_section(doc: Doc, data: Data):
     commit = data.protocol.get("commit")
     doc.para((f"This run follows docs/protocol.md as committed in {commit} (the last commit that changed it). "
               if commit else "This run follows docs/protocol.md (its commit is not known in this checkout). ")
-             + "Its rules, margins and seed counts were fixed before the confirmatory seeds ran; the pilot "
-             "(exploratory, below) informed only the variances of the power calculation.")
+             + "Its rules, margins and seed counts were fixed before this run's seeds ran; the pilots "
+             "(exploratory) and the confirmatory run informed only the variances of the power calculation and the "
+             "run's cost, and the confirmatory run's verdicts are shown beside this run's, not re-judged.")
     devs, body = data.protocol.get("deviations"), data.protocol.get("deviations_md", "")
     doc.heading(3, "Deviations from the protocol")
     if devs:
@@ -333,6 +334,7 @@ def document(data: Data, times: list[dict]) -> Doc:
     doc.raw(f'<p class="bottom" id="bottom-line">{html.escape(line)}</p>', f"**{line}**\n")
     verdicts_section(doc, data)
     summary(doc, data)
+    doc.top = len(doc.html)  # the contents list follows the verdicts and the summary
     for name in data.names:  # the experiments first: what a student reads; how they were judged follows
         experiment_section(doc, data, name)
     protocol_section(doc, data)
@@ -358,8 +360,8 @@ def build(params: dict, out_dir: Path = REPORT_DIR, readme: Path = Path("README.
     doc = document(data, times)
     update_readme(readme, readme_results(data, times))
     with atomic_dir(out_dir) as tmp:
-        (tmp / "index.html").write_text(doc.render_html("dlps report", top=3))
-        (tmp / "report.md").write_text(doc.render_md(top=3))
+        (tmp / "index.html").write_text(doc.render_html("dlps report", top=doc.top))
+        (tmp / "report.md").write_text(doc.render_md(top=doc.top))
         (tmp / "slides.html").write_text(slides.render(data))
         (tmp / "defense.md").write_text(defense.render(data))
     return {"rows": data.literature}

@@ -15,7 +15,7 @@ from dlps.report.verdict_change import flip
 
 DESIGN, PARAMS_FILE = Path("docs/design.md"), Path("params.yaml")
 SIZE_KEYS = ("n_train", "n_val", "n_test", "n_datasets", "dd_n_train", "steps", "max_steps", "epochs", "max_epochs")
-PROTOCOL_SECTIONS = ("Pilot and confirmation", "Conventions that hold for every finding")
+PROTOCOL_SECTIONS = ("Conventions that hold for every finding",)
 
 
 def param_comments(path: Path = PARAMS_FILE) -> dict[str, str]:
@@ -113,7 +113,7 @@ def _walkthrough(data: Data) -> list[str]:
             "`verdict_change.py` and `examiner.py`, `literature.py`, `claims.py` + `claims.yaml`), and in each "
             "experiment's folder `writeup.yaml` (title, question, set-up prose, try-it) and `literature.yaml` "
             "(published results and theory checks).", "",
-            "**Design decisions** (docs/protocol.md, fixed before the confirmatory seeds ran):", "",
+            "**Design decisions** (docs/protocol.md, fixed before this run's seeds ran):", "",
             *design_decisions(), "", "Engineering decisions: docs/design.md" + (
                 " (" + "; ".join(m.group(1).rstrip(".") for m in re.finditer(r"^- \*\*(.+?)\*\*", DESIGN.read_text(),
                                                                               re.M)) + ")." if DESIGN.is_file()

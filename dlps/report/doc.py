@@ -95,6 +95,7 @@ class Doc:
         self.html: list[str] = []
         self.md: list[str] = []
         self.toc: list[tuple[str, str]] = []
+        self.top = 1  # blocks before the contents list (the title and what a reader sees first)
 
     def heading(self, level: int, text: str, anchor: str | None = None):
         if anchor and level == 2:
