@@ -314,7 +314,8 @@ def methods_lines(data: Data) -> dict[str, str]:
                  "descriptive (raw p)." if holm else
                  "Multiplicity: this run's findings carry no Holm adjustment (they predate the protocol's rule)."),
         "seeds": f"Seeds per experiment: {seeds}; compared variants share seeds, so every comparison is paired.",
-        "power": (f"Power, computed before the run from the pilot's spread (docs/protocol.md): "
+        "power": (f"Power, simulated before the run from the pilots' and the earlier run's spread "
+                  "(docs/protocol.md): "
                   f"{len(rows) - len(low)} of {len(rows)} primary findings reach {target}% with the seeds run"
                   + (f"; below it: {', '.join(low)}, where inconclusive is the expected outcome." if low else ".")
                   if rows else "Power: the protocol's power table is not available in this checkout."),

@@ -100,9 +100,10 @@ def _methods(data: Data) -> str:
     items = "".join(f"<li>{md_inline(facts[k])}</li>" for k in ("protocol", "alpha", "holm", "seeds", "power"))
     body = f"<h2>Methods: the protocol, fixed before the data</h2><ul class=\"tight\">{items}</ul>"
     aim = f"{target}%" if target else "the target"
-    notes = ("Every rule, margin and seed count was committed in the protocol before the fresh confirmatory seeds "
-             "ran, and the report lists any deviation. Tests are one-sided with intervals matched to them, and Holm's "
-             "adjustment runs within each experiment. Power was computed beforehand from the pilot's spread; where the "
+    notes = ("Every rule, margin and seed count was committed in the protocol before this run's fresh seeds ran, "
+             "and the report lists any deviation. Tests are one-sided with intervals matched to them, and Holm's "
+             "adjustment runs within each experiment. Power was simulated beforehand from the pilots' and the earlier "
+             "run's spread; where the "
              f"budget could not buy {aim} power, the protocol says so, and inconclusive is the expected outcome there.")
     return _slide(body, notes)
 
