@@ -66,7 +66,7 @@ def verdicts_section(doc: Doc, data: Data):
     conf = data.confirmatory
     doc.para("Each primary question of this run (the replication on protocol v2, docs/protocol.md), beside the "
              "confirmatory run's verdict on the same question"
-             + (f" (commit {str(conf.get('commit', ''))[:7]}: {conf.get('note', '')})" if conf else
+             + (f" ({conf.get('note', '')}; kept at commit {str(conf.get('commit', ''))[:7]})" if conf else
                 " (metrics/confirmatory/findings.json is missing in this checkout)")
              + ". Planned power is the protocol's, computed before the seeds ran; the next column is the same "
              "rule's power at the registered effect with this run's own spread between seeds.")
@@ -97,9 +97,13 @@ def verdicts_section(doc: Doc, data: Data):
                                   f"{len(moved)} would become inconclusive: " + "; ".join(moved) + "."))
     checks = [(n, f) for n in data.names for f in data.checks(n)]
     if checks:
-        doc.para("Checks (code and identities, not questions; outside every Holm family): " + "; ".join(
-            f"{data.title(n)} {f['id']}: {'passes' if f['verdict'] == 'shown' else f['verdict']}"
-            for n, f in checks) + ".")
+        doc.para("Checks (of the code, an identity or a design's precondition; not questions, outside every Holm "
+                 "family): " + "; ".join(f"{data.title(n)} {f['id']}: " + ("passes" if f["verdict"] == "shown"
+                                                                           else f["verdict"]) for n, f in checks) + ".")
+        failed = [(n, f) for n, f in checks if f["verdict"] != "shown"]
+        if failed:
+            doc.para("A check that does not pass qualifies its experiment's answers (its text says how): "
+                     + " ".join(f"{data.title(n)}, {f['id']} ({f['verdict']}): {flat(f['text'])}" for n, f in failed))
 
 
 def figure_id(name: str) -> str:
@@ -332,9 +336,9 @@ def document(data: Data, times: list[dict]) -> Doc:
     doc.heading(1, "dlps — a deep-learning practice study, actually run")
     line = bottom_line(data)
     doc.raw(f'<p class="bottom" id="bottom-line">{html.escape(line)}</p>', f"**{line}**\n")
-    verdicts_section(doc, data)
-    summary(doc, data)
-    doc.top = len(doc.html)  # the contents list follows the verdicts and the summary
+    summary(doc, data)  # this run's verdicts, one card per experiment, on the first screen
+    doc.top = len(doc.html)  # the contents list follows the summary
+    verdicts_section(doc, data)  # every primary beside the confirmatory run's verdict, before any experiment
     for name in data.names:  # the experiments first: what a student reads; how they were judged follows
         experiment_section(doc, data, name)
     protocol_section(doc, data)

@@ -183,7 +183,7 @@ def _num(x, scale: float = 1.0) -> str:
 
 def ci_label(f: dict) -> str:
     """The interval's level as the record states it (1 − 2α, matched to the test), 95% where it does not say."""
-    return f"{100 * f.get('ci_level', 0.95):g}% CI"
+    return f"{100 * f.get('ci_level', 0.95):.4g}% CI"
 
 
 def effect_text(f: dict, unit: str | None = None) -> str:
@@ -258,7 +258,8 @@ def bottom_line(data: Data) -> str:
               f"{_n(c.count('does not hold'), 'does not hold', 'do not hold')} and "
               f"{_n(n_open, 'stays open', 'stay open')} (inconclusive)"
               if c else "no old claims were judged in this run")
-    passed = (f"; {checks.count('shown')} of {len(checks)} checks of code and identities pass" if checks else "")
+    passed = (f"; {checks.count('shown')} of {len(checks)} checks (code, identities, design preconditions) pass"
+              if checks else "")
     return (f"Bottom line: {claims}; of the {len(p)} primary findings, {_n(p.count('shown'), 'is shown', 'are shown')}"
             f", {p.count('refuted')} refuted and {p.count('inconclusive')} inconclusive"
             + (" (after Holm's adjustment within each experiment)" if holm else "") + passed + ".")

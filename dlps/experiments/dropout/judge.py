@@ -101,7 +101,7 @@ def _interior(cfg: dict, runs: dict, best: str) -> dict:
                    rec, f"p* = {best}; mean validation accuracy {val}.",
                    shown="It is inside: the grid brackets the validation optimum.",
                    refuted=f"It is the largest rate tried: the validation optimum may lie above {best}; add a "
-                           "larger rate to dropout.p.")
+                           "larger rate to dropout.p.", check=True)
 
 
 def _old_claim(acc1: np.ndarray, acc0: np.ndarray, best: str, base: str, alpha: float, roles: dict) -> dict:

@@ -89,7 +89,7 @@ def _baseline_overfits(cfg: dict, runs: dict, base: str, alpha: float) -> dict:
     if any("val_loss_by_epoch" not in r or len(r["val_loss_by_epoch"]) < w for r in rows):
         return finding("baseline_overfits", claim, not_run("two one-sided t-tests: not run, the runs lack per-epoch "
                                                            "losses over the window", alpha),
-                       "The runs were stored without per-epoch losses covering the window: inconclusive.")
+                       "The runs were stored without per-epoch losses covering the window: inconclusive.", check=True)
     late = {k: np.array([_late_slope(r[f"{k}_by_epoch"], w) for r in rows]) for k in ("val_loss", "train_loss")}
     parts = {"validation loss rises": difference(late["val_loss"], expect="greater", alpha=alpha,
                                                  what=f"slope of validation loss over the last {w} epochs"),
@@ -109,7 +109,7 @@ def _baseline_overfits(cfg: dict, runs: dict, base: str, alpha: float) -> dict:
                            "training loss not to fall: it is not shown overfitting, and a gain from L2 could not be "
                            "expected here, whatever its verdict.",
                    inconclusive="Overfitting of the unregularised model late in training is not shown: a missing "
-                                "gain from L2 may be the design's, not the penalty's.")
+                                "gain from L2 may be the design's, not the penalty's.", check=True)
 
 
 def _interior(cfg: dict, best: str, per_seed: str) -> dict:
@@ -123,7 +123,7 @@ def _interior(cfg: dict, best: str, per_seed: str) -> dict:
                    shown="It is inside: the grid brackets the validation optimum.",
                    refuted=f"It is at an end: the validation optimum may lie beyond it; widen l2.lam past "
                            f"{best}." if float(best) > 0 else "It is at λ = 0: the validation optimum may lie "
-                           f"between 0 and {order[1]}; add smaller λ to l2.lam.")
+                           f"between 0 and {order[1]}; add smaller λ to l2.lam.", check=True)
 
 
 def _old_claim(cfg: dict, runs: dict, best: str, per_seed: str, alpha: float) -> dict:
