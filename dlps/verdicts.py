@@ -66,15 +66,24 @@ def _se(d: np.ndarray, extra_var: float = 0.0) -> float:
     return math.sqrt(d.var(ddof=1) / d.size + extra_var)
 
 
+def welch_df(s2, n: int, extra_var: float = 0.0, extra_df: float | None = None) -> np.ndarray:
+    """Degrees of freedom of mean/SE with SE² = s²/n + extra_var (s² may be an array): n − 1 without `extra_df`,
+    else Welch–Satterthwaite with extra_var estimated on extra_df degrees of freedom (e.g. test reviews − 1):
+    SE⁴ / ((s²/n)²/(n − 1) + extra_var²/extra_df)."""
+    s2 = np.asarray(s2, dtype=float)
+    if extra_df is None:
+        return np.full(s2.shape, n - 1.0)
+    a = s2 / n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df = (a + extra_var) ** 2 / (a * a / (n - 1) + extra_var ** 2 / extra_df)
+    return np.where(np.isfinite(df), df, n - 1.0)
+
+
 def t_df(d: np.ndarray, extra_var: float = 0.0, extra_df: float | None = None) -> float:
-    """Degrees of freedom of mean(d)/SE: n − 1, or with `extra_df` (the degrees of freedom of the estimate of
-    extra_var, e.g. test reviews − 1) Welch–Satterthwaite: SE⁴ / ((s²/n)²/(n − 1) + extra_var²/extra_df)."""
-    n = d.size
-    if extra_df is None or n < 2:
-        return float(n - 1)
-    a = float(d.var(ddof=1)) / n
-    den = a * a / (n - 1) + extra_var ** 2 / extra_df
-    return float((a + extra_var) ** 2 / den) if den > 0 else float(n - 1)
+    """Degrees of freedom of mean(d)/SE (welch_df of d's own spread)."""
+    if d.size < 2:
+        return float(d.size - 1)
+    return float(welch_df(d.var(ddof=1), d.size, extra_var, extra_df))
 
 
 def _t_interval(d: np.ndarray, confidence: float = CONFIDENCE, extra_var: float = 0.0,
@@ -344,9 +353,6 @@ def within(x, lo: float, hi: float, alpha: float, what: str) -> dict:
 def shifted(result: dict, by: float) -> dict:
     """The record with its effect and interval moved by `by` (a test of x − bar read back as x)."""
     return result | {k: result[k] + by for k in ("effect", "ci_low", "ci_high")}
-
-
-ROLES = ("primary", "secondary", "check")
 
 
 def finding(fid: str, claim: str, result: dict, text: str, *, primary: bool = False, check: bool = False,

@@ -152,7 +152,7 @@ def _covers(f: dict, n_seeds: int) -> str | None:
         return None
     n, alpha = f["n"], f["alpha"]
     df = f.get("df") or n - 1
-    how = "Welch–Satterthwaite df" if f.get("df") else "df n − 1"
+    how = "Welch–Satterthwaite df" if "Welch" in f.get("test", "") else "df n − 1"
     items = next((p["n"] for p in f.get("per_seed", {}).values()), None)
     return (f"*What does the interval of {f['id']} cover?* Both sources of error: the spread between its {n} "
             f"training seeds and, added in full, the sampling of the " + (f"{items:,} " if items else "")

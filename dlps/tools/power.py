@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 from scipy import integrate, stats
 
+from dlps.verdicts import welch_df  # the judge's df rule, simulated here
+
 POWER = 0.8
 ALPHA = 0.025  # one-sided, the study's α (docs/protocol.md)
 CONFIRMATORY = "f8a3a32"  # the confirmatory run's commit: its per-seed spread where a design did not change
@@ -70,18 +72,6 @@ class Pilot(Source):
                               cwd=self.root, capture_output=True, text=True, check=True).stdout
         self.used[variant] = self.rev
         return json.loads(text)["runs"]
-
-
-def welch_df(s2: np.ndarray, n: int, extra_var: float, extra_df: float | None) -> np.ndarray:
-    """Degrees of freedom of mean/SE with SE² = s²/n + extra_var: n − 1 without `extra_df`, else
-    Welch–Satterthwaite (extra_var estimated with extra_df degrees of freedom)."""
-    s2 = np.asarray(s2, dtype=float)
-    if extra_df is None:
-        return np.full(s2.shape, n - 1.0)
-    a = s2 / n
-    with np.errstate(divide="ignore", invalid="ignore"):
-        df = (a + extra_var) ** 2 / (a * a / (n - 1) + extra_var ** 2 / extra_df)
-    return np.where(np.isfinite(df), df, n - 1.0)
 
 
 def _t_rejects(rng, sd: float, shift: float, alpha: float, n: int, extra_var: float, extra_df: float | None,
